@@ -1,0 +1,13 @@
+//! The domain of Paperboy: arXiv ids, papers, daily entries, the rules that
+//! normalise source text and merge records.
+//!
+//! Pure: no IO, no async, no database, no HTTP. Every other crate depends on
+//! this one; it depends on none of them.
+
+pub mod id;
+pub mod merge;
+pub mod paper;
+pub mod text;
+
+pub use id::{ArxivId, IdError, VersionedId};
+pub use paper::{Biblio, Community, DailyEntry, Paper, SourceRecord, Submitter, looks_withdrawn};
