@@ -35,7 +35,10 @@ impl ArxivId {
     /// (`2104.12255v1`), prefixed (`arXiv:…`, `oai:arXiv.org:…`), or an abs/pdf
     /// URL; old style (`hep-th/9901001`, `math.GT/0309136v2`).
     pub fn parse(input: &str) -> Result<VersionedId, IdError> {
-        let err = |reason| IdError { input: input.to_string(), reason };
+        let err = |reason| IdError {
+            input: input.to_string(),
+            reason,
+        };
         let mut s = input.trim();
         for prefix in [
             "https://arxiv.org/abs/",
@@ -63,7 +66,10 @@ impl ArxivId {
         } else {
             parse_new_style(base).ok_or_else(|| err("expected YYMM.NNNNN"))?
         };
-        Ok(VersionedId { id: ArxivId(canonical), version })
+        Ok(VersionedId {
+            id: ArxivId(canonical),
+            version,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,7 +90,9 @@ impl ArxivId {
 /// Splits `…vN` into the base and `Some(N)`; `None` when a `v` suffix is
 /// present but malformed (`v`, `v0`, `vx`).
 fn split_version(s: &str) -> Option<(&str, Option<u32>)> {
-    let Some(pos) = s.rfind('v') else { return Some((s, None)) };
+    let Some(pos) = s.rfind('v') else {
+        return Some((s, None));
+    };
     let digits = &s[pos + 1..];
     // `v` inside an old-style archive name (`solv-int/…`) is not a version.
     if s[pos..].contains('/') {
@@ -134,7 +142,10 @@ impl TryFrom<String> for ArxivId {
         let parsed = ArxivId::parse(&s)?;
         match parsed.version {
             None => Ok(parsed.id),
-            Some(_) => Err(IdError { input: s, reason: "an id key carries no version" }),
+            Some(_) => Err(IdError {
+                input: s,
+                reason: "an id key carries no version",
+            }),
         }
     }
 }
@@ -162,20 +173,39 @@ mod tests {
         check("0704.0001", Some(("0704.0001", None)));
         check(" arXiv:2305.03048v12 ", Some(("2305.03048", Some(12))));
         check("oai:arXiv.org:0704.0471", Some(("0704.0471", None)));
-        check("http://arxiv.org/abs/2104.12255v1", Some(("2104.12255", Some(1))));
-        check("https://arxiv.org/pdf/2104.12255v2.pdf", Some(("2104.12255", Some(2))));
+        check(
+            "http://arxiv.org/abs/2104.12255v1",
+            Some(("2104.12255", Some(1))),
+        );
+        check(
+            "https://arxiv.org/pdf/2104.12255v2.pdf",
+            Some(("2104.12255", Some(2))),
+        );
         check("hep-th/9901001", Some(("hep-th/9901001", None)));
         check("hep-th/9901001v3", Some(("hep-th/9901001", Some(3))));
         check("math.GT/0309136", Some(("math/0309136", None)));
         check("solv-int/9901001", Some(("solv-int/9901001", None)));
-        check("http://arxiv.org/abs/quant-ph/0201082v1", Some(("quant-ph/0201082", Some(1))));
+        check(
+            "http://arxiv.org/abs/quant-ph/0201082v1",
+            Some(("quant-ph/0201082", Some(1))),
+        );
     }
 
     #[test]
     fn rejects_what_is_not_an_id() {
         for bad in [
-            "", "abc", "0000.0000", "2113.00001", "2104.123", "2104.123456", "2104.12255v",
-            "2104.12255v0", "2104.12255vx", "hep-th/99010", "HEP TH/9901001", "/9901001",
+            "",
+            "abc",
+            "0000.0000",
+            "2113.00001",
+            "2104.123",
+            "2104.123456",
+            "2104.12255v",
+            "2104.12255v0",
+            "2104.12255vx",
+            "hep-th/99010",
+            "HEP TH/9901001",
+            "/9901001",
         ] {
             check(bad, None);
         }

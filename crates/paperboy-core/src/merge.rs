@@ -37,8 +37,11 @@ pub fn merge_entry(stored: &DailyEntry, incoming: &DailyEntry) -> Option<DailyEn
 
 fn merge_biblio(stored: &Biblio, incoming: &Biblio) -> Biblio {
     let rank = |b: &Biblio| (b.version.unwrap_or(0), b.updated);
-    let (mut base, other) =
-        if rank(incoming) > rank(stored) { (incoming.clone(), stored) } else { (stored.clone(), incoming) };
+    let (mut base, other) = if rank(incoming) > rank(stored) {
+        (incoming.clone(), stored)
+    } else {
+        (stored.clone(), incoming)
+    };
     fill(&mut base.version, &other.version);
     fill_text(&mut base.title, &other.title);
     fill_text(&mut base.abstract_text, &other.abstract_text);
@@ -95,11 +98,17 @@ mod tests {
     use super::*;
     use crate::ArxivId;
 
-    fn paper(version: Option<u32>, title: &str, observed_day: Option<u32>, upvotes: Option<u32>) -> Paper {
+    fn paper(
+        version: Option<u32>,
+        title: &str,
+        observed_day: Option<u32>,
+        upvotes: Option<u32>,
+    ) -> Paper {
         let mut p = Paper::new(ArxivId::parse("2401.00001").unwrap().id);
         p.biblio.version = version;
         p.biblio.title = title.into();
-        p.community.observed_at = observed_day.map(|d| Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0).unwrap());
+        p.community.observed_at =
+            observed_day.map(|d| Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0).unwrap());
         p.community.upvotes = upvotes;
         p
     }
@@ -123,15 +132,30 @@ mod tests {
         let day3 = paper(None, "t", Some(3), Some(40));
         let merged = merge_paper(&day1, &day3).expect("changes");
         assert_eq!(merged.community.upvotes, Some(40));
-        assert_eq!(merge_paper(&merged, &day1), None, "old snapshot never rolls back");
+        assert_eq!(
+            merge_paper(&merged, &day1),
+            None,
+            "old snapshot never rolls back"
+        );
     }
 
     #[test]
     fn entries_take_the_newer_delivery() {
         let id = ArxivId::parse("2401.00001").unwrap().id;
         let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
-        let a = DailyEntry { paper_id: id, day, submitter: None, position: 3, submitted_at: None, num_comments: Some(1) };
-        let b = DailyEntry { position: 1, num_comments: None, ..a.clone() };
+        let a = DailyEntry {
+            paper_id: id,
+            day,
+            submitter: None,
+            position: 3,
+            submitted_at: None,
+            num_comments: Some(1),
+        };
+        let b = DailyEntry {
+            position: 1,
+            num_comments: None,
+            ..a.clone()
+        };
         let merged = merge_entry(&a, &b).expect("position changed");
         assert_eq!((merged.position, merged.num_comments), (1, Some(1)));
         assert_eq!(merge_entry(&merged, &merged), None);

@@ -91,7 +91,11 @@ pub struct SourceRecord {
 impl Paper {
     /// A paper with only an id; sources fill in what they know.
     pub fn new(id: ArxivId) -> Paper {
-        Paper { id, biblio: Biblio::default(), community: Community::default() }
+        Paper {
+            id,
+            biblio: Biblio::default(),
+            community: Community::default(),
+        }
     }
 }
 
@@ -114,10 +118,16 @@ mod tests {
 
     #[test]
     fn withdrawn_detection() {
-        assert!(looks_withdrawn(Some("This paper has been withdrawn by the author"), None));
+        assert!(looks_withdrawn(
+            Some("This paper has been withdrawn by the author"),
+            None
+        ));
         assert!(looks_withdrawn(Some("  Withdrawn: duplicate"), None));
         assert!(looks_withdrawn(None, Some("0kb")));
-        assert!(!looks_withdrawn(Some("10 pages; withdrawn claims in v2 are fixed"), Some("12kb")));
+        assert!(!looks_withdrawn(
+            Some("10 pages; withdrawn claims in v2 are fixed"),
+            Some("12kb")
+        ));
         assert!(!looks_withdrawn(None, None));
     }
 }

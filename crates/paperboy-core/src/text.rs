@@ -66,21 +66,21 @@ pub fn decode_tex_accents(s: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         // `{\'a}`: a braced accent group; the braces go with the command.
-        if chars[i] == '{' && chars.get(i + 1) == Some(&'\\') {
-            if let Some((decoded, used)) = decode_command(&chars[i + 1..]) {
-                if chars.get(i + 1 + used) == Some(&'}') {
-                    out.push_str(&decoded);
-                    i += used + 2;
-                    continue;
-                }
-            }
+        if chars[i] == '{'
+            && chars.get(i + 1) == Some(&'\\')
+            && let Some((decoded, used)) = decode_command(&chars[i + 1..])
+            && chars.get(i + 1 + used) == Some(&'}')
+        {
+            out.push_str(&decoded);
+            i += used + 2;
+            continue;
         }
-        if chars[i] == '\\' {
-            if let Some((decoded, used)) = decode_command(&chars[i..]) {
-                out.push_str(&decoded);
-                i += used;
-                continue;
-            }
+        if chars[i] == '\\'
+            && let Some((decoded, used)) = decode_command(&chars[i..])
+        {
+            out.push_str(&decoded);
+            i += used;
+            continue;
         }
         out.push(chars[i]);
         i += 1;
@@ -178,7 +178,10 @@ fn special_letter(s: &[char]) -> Option<(&'static str, usize)> {
         ("L", "Ł"),
         ("i", "ı"),
     ];
-    let name_len = s[1..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let name_len = s[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
     let name: String = s[1..1 + name_len].iter().collect();
     let (_, out) = TABLE.iter().find(|(n, _)| *n == name)?;
     // `\o{}` and `\ss{}` spell the same letter; a following space is eaten.
@@ -238,7 +241,9 @@ mod tests {
     #[test]
     fn titles_collapse_hard_breaks() {
         assert_eq!(
-            clean_line("Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies"),
+            clean_line(
+                "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies"
+            ),
             "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
         );
     }

@@ -1,0 +1,228 @@
+//! The one `Config`: built once at start-up from the config file, then
+//! `PAPERBOY_*` variables and flags (clap merges those two, flags winning),
+//! validated, and passed explicitly to whatever needs it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Everything a command may need to know about this installation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Holds `paperboy.db` and derived indexes.
+    pub data_dir: PathBuf,
+    pub import: ImportConfig,
+    pub sync: SyncConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportConfig {
+    /// Records per transaction: a crash loses at most the batch in flight.
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConfig {
+    pub arxiv_oai_url: String,
+    pub hf_url: String,
+    /// Seconds between the starts of two requests to one host.
+    pub interval_secs: f64,
+    pub max_retries: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("./paperboy-data"),
+            import: ImportConfig { batch_size: 5_000 },
+            sync: SyncConfig {
+                arxiv_oai_url: paperboy_sync::ARXIV_OAI_BASE_URL.into(),
+                hf_url: paperboy_sync::HF_BASE_URL.into(),
+                interval_secs: 3.0,
+                max_retries: 5,
+            },
+        }
+    }
+}
+
+/// The config file as written; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data: Option<PathBuf>,
+    #[serde(default)]
+    pub import: FileImport,
+    #[serde(default)]
+    pub sync: FileSync,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileImport {
+    pub batch_size: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSync {
+    pub arxiv_oai_url: Option<String>,
+    pub hf_url: Option<String>,
+    pub interval_secs: Option<f64>,
+    pub max_retries: Option<u32>,
+}
+
+/// Values given on the command line or in the environment; they override
+/// the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub data: Option<PathBuf>,
+    pub batch_size: Option<usize>,
+    pub arxiv_oai_url: Option<String>,
+    pub hf_url: Option<String>,
+    pub interval_secs: Option<f64>,
+}
+
+impl FileConfig {
+    pub fn read(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
+    }
+}
+
+impl Config {
+    /// Layers file < overrides over the defaults, then validates.
+    pub fn build(file: FileConfig, overrides: Overrides) -> anyhow::Result<Config> {
+        let d = Config::default();
+        let config = Config {
+            data_dir: overrides.data.or(file.data).unwrap_or(d.data_dir),
+            import: ImportConfig {
+                batch_size: overrides
+                    .batch_size
+                    .or(file.import.batch_size)
+                    .unwrap_or(d.import.batch_size),
+            },
+            sync: SyncConfig {
+                arxiv_oai_url: overrides
+                    .arxiv_oai_url
+                    .or(file.sync.arxiv_oai_url)
+                    .unwrap_or(d.sync.arxiv_oai_url),
+                hf_url: overrides
+                    .hf_url
+                    .or(file.sync.hf_url)
+                    .unwrap_or(d.sync.hf_url),
+                interval_secs: overrides
+                    .interval_secs
+                    .or(file.sync.interval_secs)
+                    .unwrap_or(d.sync.interval_secs),
+                max_retries: file.sync.max_retries.unwrap_or(d.sync.max_retries),
+            },
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=1_000_000).contains(&self.import.batch_size) {
+            bail!(
+                "import.batch_size must be between 1 and 1000000, got {}",
+                self.import.batch_size
+            );
+        }
+        if !(self.sync.interval_secs >= 0.0 && self.sync.interval_secs.is_finite()) {
+            bail!(
+                "sync.interval_secs must be a number of seconds ≥ 0, got {}",
+                self.sync.interval_secs
+            );
+        }
+        for (key, url) in [
+            ("sync.arxiv_oai_url", &self.sync.arxiv_oai_url),
+            ("sync.hf_url", &self.sync.hf_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("{key} must be an http:// or https:// URL, got {url:?}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQLite database inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("paperboy.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../paperboy.example.toml");
+
+    /// The example file shipped in the repo parses, and names every key the
+    /// code knows, so the two cannot drift apart.
+    #[test]
+    fn example_config_is_complete_and_valid() {
+        let file: FileConfig = toml::from_str(EXAMPLE).expect("example parses");
+        assert!(file.data.is_some());
+        assert!(file.import.batch_size.is_some());
+        let FileSync {
+            arxiv_oai_url,
+            hf_url,
+            interval_secs,
+            max_retries,
+        } = &file.sync;
+        assert!(
+            arxiv_oai_url.is_some()
+                && hf_url.is_some()
+                && interval_secs.is_some()
+                && max_retries.is_some()
+        );
+        assert_eq!(
+            Config::build(file, Overrides::default()).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let file: FileConfig =
+            toml::from_str("data = \"/from-file\"\n[import]\nbatch_size = 7\n").unwrap();
+        let c = Config::build(
+            file,
+            Overrides {
+                batch_size: Some(9),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from-file"));
+        assert_eq!(c.import.batch_size, 9);
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let err = toml::from_str::<FileConfig>("dat = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `dat`"), "{err}");
+        let file = FileConfig {
+            import: FileImport {
+                batch_size: Some(0),
+            },
+            ..FileConfig::default()
+        };
+        let err = Config::build(file, Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("import.batch_size"), "{err}");
+        let over = Overrides {
+            hf_url: Some("ftp://x".into()),
+            ..Overrides::default()
+        };
+        let err = Config::build(FileConfig::default(), over)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sync.hf_url"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! The composition root: turns the command line and configuration into
+//! calls on the store, the importers and the harvesters. The only crate that
+//! knows clap, the config file and the terminal.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod import;
+pub mod progress;
+pub mod sync;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use paperboy_import::{Format, ParseOptions};
+use paperboy_store::{SqliteStore, Store};
+
+use crate::cli::{BenchWhat, Cli, Command};
+use crate::config::{Config, FileConfig, Overrides};
+use crate::import::{ImportRequest, import_files};
+use crate::progress::Progress;
+
+/// Runs one command. Errors carry their context chain for the user.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::read(path)?,
+        None => FileConfig::default(),
+    };
+    let mut overrides = Overrides {
+        data: cli.data.clone(),
+        ..Overrides::default()
+    };
+    match &cli.command {
+        Command::Import(args) => overrides.batch_size = args.batch_size,
+        Command::Sync(args) => {
+            overrides.interval_secs = args.interval;
+            match &args.source {
+                cli::SyncSource::Arxiv { base_url, .. } => {
+                    overrides.arxiv_oai_url.clone_from(base_url)
+                }
+                cli::SyncSource::Hf { base_url, .. } => overrides.hf_url.clone_from(base_url),
+            }
+        }
+        Command::Stats(_) | Command::Bench(_) => {}
+    }
+    let config = Config::build(file, overrides)?;
+
+    match cli.command {
+        Command::Import(args) => {
+            let format = args
+                .format
+                .as_deref()
+                .map(str::parse::<Format>)
+                .transpose()?;
+            let store = open_store(&config)?;
+            let mut progress = Progress::for_stderr("importing");
+            let summary = import_files(
+                &store,
+                ImportRequest {
+                    paths: &args.paths,
+                    format,
+                    options: ParseOptions { day: args.day },
+                    batch_size: config.import.batch_size,
+                },
+                &mut progress,
+            )?;
+            println!("{summary}");
+            if summary.failed_files.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "error: {} of {} files could not be imported",
+                    summary.failed_files.len(),
+                    summary.files
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Sync(args) => {
+            let store = open_store(&config)?;
+            sync::run(&store, &config, args.source)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats(args) => {
+            let store = open_store(&config)?;
+            let stats = store.stats()?;
+            if args.json {
+                let json = serde_json::json!({
+                    "papers": stats.papers,
+                    "daily_entries": stats.daily_entries,
+                    "days": stats.days,
+                    "first_day": stats.first_day,
+                    "last_day": stats.last_day,
+                });
+                println!("{json}");
+            } else {
+                println!("papers:        {}", stats.papers);
+                println!("daily entries: {}", stats.daily_entries);
+                println!("days:          {}", stats.days);
+                match (stats.first_day, stats.last_day) {
+                    (Some(first), Some(last)) => println!("date range:    {first} .. {last}"),
+                    _ => println!("date range:    (no daily entries)"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            match args.what {
+                BenchWhat::Import {
+                    lines,
+                    sample,
+                    batch_size,
+                    workdir,
+                } => {
+                    bench::bench_import(bench::ImportBench {
+                        lines,
+                        sample,
+                        batch_size,
+                        workdir,
+                    })?;
+                }
+                BenchWhat::GenerateKaggle { lines, sample, out } => {
+                    bench::generate_kaggle(&sample, lines, &out)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let path = config.database_path();
+    SqliteStore::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
+}
