@@ -7,9 +7,12 @@
 //! can run it.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use paperboy_core::{ArxivId, Biblio, Community, DailyEntry, Paper, SourceRecord, Submitter};
+use paperboy_core::{
+    ArxivId, Biblio, Comment, CommentId, Community, DailyEntry, NewUser, Paper, SourceRecord,
+    Submitter, User, UserId,
+};
 
-use crate::{BatchOutcome, Stats, Store, StoreError};
+use crate::{BatchOutcome, EntryQuery, ListOrder, Stats, Store, StoreError};
 
 /// Expands to one `#[test]` per conformance test, each on a fresh store made
 /// by `$make`: a closure returning a `Box<dyn Store>`, or any fixture that is
@@ -42,6 +45,29 @@ macro_rules! conformance_suite {
             change_seq_grows_only_on_change,
             failed_batch_leaves_nothing,
             sub_millisecond_times_stay_idempotent,
+            listings_rank_by_total_upvotes,
+            listings_by_publication_time,
+            listings_page_with_offset_and_limit,
+            listings_by_submitter,
+            day_navigation_skips_empty_days,
+            paper_page_has_entries_newest_first_and_totals,
+            first_user_is_admin,
+            taken_username_or_email_is_refused,
+            login_by_username_or_email,
+            sessions_expire_and_can_be_deleted,
+            api_tokens_find_their_user,
+            upvotes_are_idempotent_and_add_to_source,
+            upvotes_need_a_known_paper,
+            upvoted_among_lists_the_users_votes,
+            comments_order_replies_after_their_parent,
+            replies_only_to_top_level_comments_of_the_same_paper,
+            comments_edited_only_by_their_author,
+            comments_deleted_softly_when_answered,
+            hidden_comments_leave_the_count,
+            saved_papers_newest_first,
+            submit_appends_a_known_paper_to_the_day,
+            submit_refuses_a_listed_or_unknown_paper,
+            participation_bumps_the_change_seq,
         );
     };
     (@module $backend:ident, $make:expr; $($test:ident),* $(,)?) => {
@@ -576,6 +602,944 @@ pub fn sub_millisecond_times_stay_idempotent(store: &dyn Store) {
         store.day_entries(day(4)).expect("day")[0].0.submitted_at,
         Some(at(4, 1, 250))
     );
+}
+
+// ---------------------------------------------------------------------------
+// Site fixtures: listings, accounts, participation
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: format!("{name}@Example.org"),
+        display_name: format!("{name} Display"),
+        password_hash: format!("$argon2id$hash-of-{name}"),
+        admin: false,
+    }
+}
+
+fn user(store: &dyn Store, name: &str) -> User {
+    store
+        .create_user(&new_user(name), at(1, 0, 0))
+        .unwrap_or_else(|e| panic!("create user {name}: {e}"))
+}
+
+/// `n` users `u0`, `u1`, ...
+fn users(store: &dyn Store, n: usize) -> Vec<User> {
+    (0..n).map(|i| user(store, &format!("u{i}"))).collect()
+}
+
+/// All entries of days `from..=to`, ranked by upvotes.
+fn range(from: u32, to: u32) -> EntryQuery {
+    EntryQuery {
+        from: day(from),
+        to: day(to),
+        submitter: None,
+        order: ListOrder::Upvotes,
+        offset: 0,
+        limit: 100,
+    }
+}
+
+/// What a listing shows, as (paper id, total upvotes, total comments).
+fn listed(store: &dyn Store, query: &EntryQuery) -> Vec<(String, u32, u32)> {
+    store
+        .entries(query)
+        .expect("list entries")
+        .into_iter()
+        .map(|l| {
+            assert_eq!(l.entry.paper_id, l.paper.id);
+            (l.paper.id.to_string(), l.upvotes, l.comments)
+        })
+        .collect()
+}
+
+fn ids_of(listing: &[(String, u32, u32)]) -> Vec<&str> {
+    listing.iter().map(|(id, _, _)| id.as_str()).collect()
+}
+
+fn hf_by(s: &str, on: u32, upvotes: Option<u32>, position: u32, submitter: &str) -> SourceRecord {
+    let mut record = hf_record(s, on, upvotes, position);
+    if let Some(entry) = &mut record.entry {
+        entry.submitter = Some(Submitter {
+            name: submitter.into(),
+            fullname: None,
+            avatar_url: None,
+        });
+    }
+    record
+}
+
+fn vote(store: &dyn Store, user: &User, s: &str, upvoted: bool) -> u32 {
+    let state = store
+        .set_upvote(user.id, &id(s), upvoted)
+        .expect("set upvote");
+    assert_eq!(state.upvoted, upvoted);
+    state.upvotes
+}
+
+fn comment(
+    store: &dyn Store,
+    s: &str,
+    author: &User,
+    parent: Option<&Comment>,
+    body: &str,
+    hour: u32,
+) -> Comment {
+    store
+        .add_comment(
+            &id(s),
+            author.id,
+            parent.map(|p| p.id),
+            body,
+            at(2, hour, 0),
+        )
+        .expect("add comment")
+}
+
+fn totals(store: &dyn Store, s: &str) -> (u32, u32) {
+    let page = store
+        .paper_page(&id(s))
+        .expect("paper page")
+        .unwrap_or_else(|| panic!("paper {s} has a page"));
+    (page.upvotes, page.comments)
+}
+
+/// The comments of a paper as (body, parent body, deleted, hidden).
+fn thread(store: &dyn Store, s: &str) -> Vec<(String, Option<String>, bool, bool)> {
+    let comments = store.comments(&id(s)).expect("comments");
+    comments
+        .iter()
+        .map(|c| {
+            let parent = c.parent.map(|p| {
+                comments
+                    .iter()
+                    .find(|other| other.id == p)
+                    .map(|other| other.body.clone())
+                    .unwrap_or_else(|| panic!("the parent of {c:?} is listed"))
+            });
+            (c.body.clone(), parent, c.deleted, c.hidden)
+        })
+        .collect()
+}
+
+fn t(body: &str, parent: Option<&str>) -> (String, Option<String>, bool, bool) {
+    (body.into(), parent.map(Into::into), false, false)
+}
+
+// ---------------------------------------------------------------------------
+// Site tests
+
+/// A range of days ranks by source + user upvotes (a user's vote can
+/// reorder it), then by position; days outside the range stay out.
+pub fn listings_rank_by_total_upvotes(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(5), 0),
+            hf_record("2403.00002", 4, None, 1),
+            hf_record("2403.00003", 5, Some(3), 0),
+            hf_record("2403.00004", 5, Some(5), 1),
+            hf_record("2403.00005", 6, Some(100), 0),
+        ],
+    );
+    let listing = listed(store, &range(4, 5));
+    assert_eq!(
+        listing,
+        [
+            ("2403.00001", 5),
+            ("2403.00004", 5),
+            ("2403.00003", 3),
+            ("2403.00002", 0)
+        ]
+        .map(|(s, u)| (s.to_string(), u, 2))
+    );
+    let voters = users(store, 3);
+    for voter in &voters {
+        vote(store, voter, "2403.00003", true);
+    }
+    vote(store, &voters[0], "2403.00002", true);
+    assert_eq!(
+        ids_of(&listed(store, &range(4, 5))),
+        ["2403.00003", "2403.00001", "2403.00004", "2403.00002"]
+    );
+    assert_eq!(listed(store, &range(4, 5))[0].1, 6);
+    assert_eq!(store.count_entries(&range(4, 5)).expect("count"), 4);
+    assert_eq!(store.count_entries(&range(1, 31)).expect("count"), 5);
+    assert!(listed(store, &range(7, 31)).is_empty());
+    assert_eq!(store.count_entries(&range(7, 31)).expect("count"), 0);
+}
+
+/// `ListOrder::Published` ranks by arXiv publication time, newest first,
+/// papers without one last.
+pub fn listings_by_publication_time(store: &dyn Store) {
+    let published = [
+        ("2403.00001", Some(1)),
+        ("2403.00002", Some(3)),
+        ("2403.00003", None),
+        ("2403.00004", Some(2)),
+    ];
+    let batch: Vec<SourceRecord> = published
+        .iter()
+        .enumerate()
+        .map(|(i, (s, on))| {
+            let mut record = hf_record(s, 4, Some(10 - i as u32), i as u32);
+            record.paper.biblio.published = on.map(|d| at(d, 12, 0));
+            record
+        })
+        .collect();
+    upsert(store, &batch);
+    let query = EntryQuery {
+        order: ListOrder::Published,
+        ..range(4, 4)
+    };
+    assert_eq!(
+        ids_of(&listed(store, &query)),
+        ["2403.00002", "2403.00004", "2403.00001", "2403.00003"]
+    );
+    let paged = EntryQuery {
+        offset: 1,
+        limit: 2,
+        ..query
+    };
+    assert_eq!(ids_of(&listed(store, &paged)), ["2403.00004", "2403.00001"]);
+}
+
+/// Offset and limit page through the ranking; the count ignores them.
+pub fn listings_page_with_offset_and_limit(store: &dyn Store) {
+    let batch: Vec<SourceRecord> = (1..=5)
+        .map(|i| hf_record(&format!("2403.0000{i}"), 4, Some(i * 10), 0))
+        .collect();
+    upsert(store, &batch);
+    let page = |offset, limit| {
+        let query = EntryQuery {
+            offset,
+            limit,
+            ..range(4, 4)
+        };
+        assert_eq!(store.count_entries(&query).expect("count"), 5);
+        listed(store, &query)
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(0, 2), ["2403.00005", "2403.00004"]);
+    assert_eq!(page(2, 2), ["2403.00003", "2403.00002"]);
+    assert_eq!(page(4, 2), ["2403.00001"]);
+    assert!(page(5, 2).is_empty());
+    assert!(page(0, 0).is_empty());
+    assert_eq!(page(1, u64::MAX).len(), 4, "a huge limit means all");
+    assert!(page(u64::MAX, 10).is_empty());
+}
+
+/// A submitter's entries only (the name in any case), counted alike.
+pub fn listings_by_submitter(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_by("2403.00001", 4, Some(1), 0, "akhaliq"),
+            hf_by("2403.00002", 4, Some(9), 1, "taesiri"),
+            hf_by("2403.00003", 5, Some(2), 0, "taesiri"),
+            hf_by("2403.00004", 6, Some(3), 0, "taesiri"),
+            arxiv_record("2403.00005", 1, "never listed"),
+        ],
+    );
+    let of = |name: &str| EntryQuery {
+        submitter: Some(name.into()),
+        ..range(4, 5)
+    };
+    assert_eq!(
+        ids_of(&listed(store, &of("taesiri"))),
+        ["2403.00002", "2403.00003"]
+    );
+    assert_eq!(
+        ids_of(&listed(store, &of("TaesiRI"))),
+        ["2403.00002", "2403.00003"]
+    );
+    assert_eq!(store.count_entries(&of("taesiri")).expect("count"), 2);
+    assert_eq!(ids_of(&listed(store, &of("akhaliq"))), ["2403.00001"]);
+    assert!(listed(store, &of("nobody")).is_empty());
+    assert_eq!(store.count_entries(&of("nobody")).expect("count"), 0);
+}
+
+/// A weekend day leads back to Friday's list and on to Monday's; there is
+/// nothing before the first day or after the last.
+pub fn day_navigation_skips_empty_days(store: &dyn Store) {
+    assert_eq!(
+        store.day_with_entries_on_or_before(day(9)).expect("day"),
+        None
+    );
+    assert_eq!(store.day_with_entries_after(day(1)).expect("day"), None);
+    // 2024-03-01 is a Friday, 03-04 a Monday.
+    let mut friday = hf_record("2403.00001", 2, Some(1), 0);
+    if let Some(entry) = &mut friday.entry {
+        entry.day = day(1);
+    }
+    upsert(
+        store,
+        &[
+            friday,
+            hf_record("2403.00002", 4, Some(1), 0),
+            hf_record("2403.00003", 5, Some(1), 0),
+            hf_record("2403.00004", 5, Some(1), 1),
+        ],
+    );
+    let before = |d| store.day_with_entries_on_or_before(day(d)).expect("day");
+    let after = |d| store.day_with_entries_after(day(d)).expect("day");
+    assert_eq!(before(2), Some(day(1)), "Saturday shows Friday");
+    assert_eq!(before(3), Some(day(1)), "Sunday shows Friday");
+    assert_eq!(before(4), Some(day(4)));
+    assert_eq!(before(31), Some(day(5)));
+    let leap_day = NaiveDate::from_ymd_opt(2024, 2, 29).expect("day");
+    assert_eq!(
+        store.day_with_entries_on_or_before(leap_day).expect("day"),
+        None
+    );
+    assert_eq!(after(1), Some(day(4)));
+    assert_eq!(after(2), Some(day(4)));
+    assert_eq!(after(4), Some(day(5)));
+    assert_eq!(after(5), None);
+}
+
+/// A paper page: the paper, its entries newest first, and totals that add
+/// users' votes and comments to the source's counts (comments: of the latest
+/// entry). Listings show the same totals.
+pub fn paper_page_has_entries_newest_first_and_totals(store: &dyn Store) {
+    assert_eq!(store.paper_page(&id("2403.00001")).expect("page"), None);
+    let first = hf_record("2403.00001", 4, Some(10), 3);
+    let mut second = hf_record("2403.00001", 6, Some(10), 0);
+    if let Some(entry) = &mut second.entry {
+        entry.num_comments = Some(7);
+    }
+    upsert(store, &[first.clone(), second.clone()]);
+    upsert(store, &[arxiv_record("2403.00002", 1, "no entries")]);
+    let ada = user(store, "ada");
+    vote(store, &ada, "2403.00001", true);
+    comment(store, "2403.00001", &ada, None, "nice", 1);
+
+    let page = store
+        .paper_page(&id("2403.00001"))
+        .expect("page")
+        .expect("known paper");
+    assert_eq!(page.paper, stored(store, "2403.00001"));
+    let days: Vec<NaiveDate> = page.entries.iter().map(|e| e.day).collect();
+    assert_eq!(days, [day(6), day(4)]);
+    assert_eq!(page.entries[1], first.entry.clone().expect("entry"));
+    assert_eq!((page.upvotes, page.comments), (11, 8));
+    assert_eq!(
+        listed(store, &range(4, 4)),
+        [("2403.00001".to_string(), 11, 8)]
+    );
+
+    let bare = store
+        .paper_page(&id("2403.00002"))
+        .expect("page")
+        .expect("known paper");
+    assert!(bare.entries.is_empty());
+    assert_eq!((bare.upvotes, bare.comments), (0, 0));
+}
+
+/// The first user of an installation is an admin; later ones only when asked.
+pub fn first_user_is_admin(store: &dyn Store) {
+    let first = user(store, "first");
+    assert!(first.is_admin);
+    assert_eq!(
+        (
+            first.username.as_str(),
+            first.email.as_str(),
+            first.display_name.as_str()
+        ),
+        ("first", "first@example.org", "first Display"),
+        "the email is lower-cased"
+    );
+    let second = user(store, "second");
+    assert!(!second.is_admin);
+    let third = store
+        .create_user(
+            &NewUser {
+                admin: true,
+                ..new_user("third")
+            },
+            at(2, 0, 0),
+        )
+        .expect("create");
+    assert!(third.is_admin);
+    assert_ne!(first.id, second.id);
+
+    assert_eq!(store.user(second.id).expect("user"), Some(second.clone()));
+    assert_eq!(
+        store.user_by_username("second").expect("user"),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.user_by_username("SECOND").expect("user"),
+        Some(second),
+        "usernames are case-insensitive"
+    );
+    assert_eq!(store.user(UserId(9999)).expect("user"), None);
+    assert_eq!(store.user_by_username("nobody").expect("user"), None);
+}
+
+/// A username (in any case) or an email (in any case) can sign up once.
+pub fn taken_username_or_email_is_refused(store: &dyn Store) {
+    user(store, "ada");
+    let same_name = NewUser {
+        email: "other@example.org".into(),
+        ..new_user("ADA")
+    };
+    match store.create_user(&same_name, at(2, 0, 0)) {
+        Err(StoreError::UsernameTaken { username }) => assert_eq!(username, "ADA"),
+        other => panic!("expected UsernameTaken, got {other:?}"),
+    }
+    let same_email = NewUser {
+        email: "ADA@EXAMPLE.ORG".into(),
+        ..new_user("grace")
+    };
+    match store.create_user(&same_email, at(2, 0, 0)) {
+        Err(StoreError::EmailTaken) => {}
+        other => panic!("expected EmailTaken, got {other:?}"),
+    }
+    let both = new_user("ada");
+    assert!(
+        matches!(
+            store.create_user(&both, at(2, 0, 0)),
+            Err(StoreError::UsernameTaken { .. })
+        ),
+        "the username is named first"
+    );
+    // Nothing of the refused sign-ups was kept.
+    assert_eq!(store.user_by_username("grace").expect("user"), None);
+    user(store, "grace");
+}
+
+/// Sign-in by username or email, either in any case, with the password hash.
+pub fn login_by_username_or_email(store: &dyn Store) {
+    let ada = user(store, "ada");
+    user(store, "grace");
+    for name in ["ada", "Ada", "ada@example.org", " ADA@Example.ORG "] {
+        let (found, hash) = store
+            .user_for_login(name)
+            .expect("login lookup")
+            .unwrap_or_else(|| panic!("{name:?} finds ada"));
+        assert_eq!(found, ada, "{name:?}");
+        assert_eq!(hash, "$argon2id$hash-of-ada");
+    }
+    assert_eq!(store.user_for_login("nobody").expect("lookup"), None);
+    assert_eq!(
+        store.user_for_login("nobody@example.org").expect("lookup"),
+        None
+    );
+}
+
+/// A session is found by its token hash until it expires or is deleted.
+pub fn sessions_expire_and_can_be_deleted(store: &dyn Store) {
+    let ada = user(store, "ada");
+    store
+        .create_session(ada.id, "hash-1", "csrf-1", at(10, 0, 0))
+        .expect("session");
+    store
+        .create_session(ada.id, "hash-2", "csrf-2", at(20, 0, 0))
+        .expect("session");
+    let session = store
+        .session("hash-1", at(9, 23, 0))
+        .expect("lookup")
+        .expect("live session");
+    assert_eq!(session.user, ada);
+    assert_eq!(session.csrf_token, "csrf-1");
+    assert_eq!(session.expires_at, at(10, 0, 0));
+    assert_eq!(
+        store.session("hash-1", at(10, 0, 0)).expect("lookup"),
+        None,
+        "expired at its expiry time"
+    );
+    assert_eq!(store.session("hash-1", at(11, 0, 0)).expect("lookup"), None);
+    assert!(
+        store
+            .session("hash-2", at(11, 0, 0))
+            .expect("lookup")
+            .is_some()
+    );
+    store.delete_session("hash-2").expect("delete");
+    assert_eq!(store.session("hash-2", at(11, 0, 0)).expect("lookup"), None);
+    store
+        .delete_session("hash-2")
+        .expect("deleting twice is fine");
+    assert_eq!(store.session("unknown", at(1, 0, 0)).expect("lookup"), None);
+}
+
+/// An API token leads to its user, and to no one else.
+pub fn api_tokens_find_their_user(store: &dyn Store) {
+    let ada = user(store, "ada");
+    let grace = user(store, "grace");
+    store
+        .create_api_token(ada.id, "laptop", "token-hash-a", at(2, 0, 0))
+        .expect("token");
+    store
+        .create_api_token(grace.id, "laptop", "token-hash-g", at(2, 0, 0))
+        .expect("token");
+    for _ in 0..2 {
+        assert_eq!(
+            store.user_for_api_token("token-hash-a").expect("lookup"),
+            Some(ada.clone())
+        );
+    }
+    assert_eq!(
+        store.user_for_api_token("token-hash-g").expect("lookup"),
+        Some(grace)
+    );
+    assert_eq!(store.user_for_api_token("unknown").expect("lookup"), None);
+}
+
+/// One upvote per user: upvoting twice counts once, withdrawing twice
+/// withdraws once; totals add the source's count.
+pub fn upvotes_are_idempotent_and_add_to_source(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(10), 0),
+            hf_record("2403.00002", 4, None, 1),
+        ],
+    );
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    assert_eq!(vote(store, &ada, "2403.00001", true), 11);
+    assert_eq!(vote(store, &ada, "2403.00001", true), 11);
+    assert_eq!(vote(store, &grace, "2403.00001", true), 12);
+    assert_eq!(vote(store, &ada, "2403.00001", false), 11);
+    assert_eq!(vote(store, &ada, "2403.00001", false), 11);
+    assert_eq!(
+        vote(store, &grace, "2403.00002", true),
+        1,
+        "no source count"
+    );
+    assert_eq!(totals(store, "2403.00001"), (11, 2));
+    assert_eq!(
+        stored(store, "2403.00001").community.upvotes,
+        Some(10),
+        "the source's count is kept apart"
+    );
+    // The source's count moving on keeps users' votes on top of it.
+    let mut later = hf_record("2403.00001", 4, Some(20), 0);
+    later.paper.community.observed_at = Some(at(9, 0, 0));
+    upsert(store, &[later]);
+    assert_eq!(totals(store, "2403.00001").0, 21);
+}
+
+pub fn upvotes_need_a_known_paper(store: &dyn Store) {
+    let ada = user(store, "ada");
+    match store.set_upvote(ada.id, &id("2403.09999"), true) {
+        Err(StoreError::PaperNotFound { id: missing }) => assert_eq!(missing, id("2403.09999")),
+        other => panic!("expected PaperNotFound, got {other:?}"),
+    }
+}
+
+/// Which papers of a page a user has upvoted, in the page's order.
+pub fn upvoted_among_lists_the_users_votes(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            hf_record("2403.00002", 4, Some(1), 1),
+            hf_record("2403.00003", 4, Some(1), 2),
+        ],
+    );
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    vote(store, &ada, "2403.00003", true);
+    vote(store, &ada, "2403.00001", true);
+    vote(store, &grace, "2403.00002", true);
+    vote(store, &ada, "2403.00002", true);
+    vote(store, &ada, "2403.00002", false);
+    let page = [
+        id("2403.00001"),
+        id("2403.00002"),
+        id("2403.00003"),
+        id("2403.09999"),
+    ];
+    assert_eq!(
+        store.upvoted_among(ada.id, &page).expect("upvoted"),
+        [id("2403.00001"), id("2403.00003")]
+    );
+    assert_eq!(
+        store.upvoted_among(grace.id, &page).expect("upvoted"),
+        [id("2403.00002")]
+    );
+    assert!(
+        store
+            .upvoted_among(ada.id, &[])
+            .expect("upvoted")
+            .is_empty()
+    );
+}
+
+/// Top-level comments oldest first, each followed by its replies oldest
+/// first; a stored comment reads back as `add_comment` returned it.
+pub fn comments_order_replies_after_their_parent(store: &dyn Store) {
+    upsert(store, &[hf_record("2403.00001", 4, Some(1), 0)]);
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    let first = comment(store, "2403.00001", &ada, None, "first", 1);
+    let second = comment(store, "2403.00001", &grace, None, "second", 2);
+    comment(
+        store,
+        "2403.00001",
+        &grace,
+        Some(&first),
+        "reply 1 to first",
+        3,
+    );
+    comment(
+        store,
+        "2403.00001",
+        &ada,
+        Some(&second),
+        "reply to second",
+        4,
+    );
+    let late = comment(
+        store,
+        "2403.00001",
+        &ada,
+        Some(&first),
+        "reply 2 to first",
+        5,
+    );
+    assert_eq!(
+        thread(store, "2403.00001"),
+        [
+            t("first", None),
+            t("reply 1 to first", Some("first")),
+            t("reply 2 to first", Some("first")),
+            t("second", None),
+            t("reply to second", Some("second")),
+        ]
+    );
+    let comments = store.comments(&id("2403.00001")).expect("comments");
+    assert_eq!(comments[0], first);
+    assert_eq!(comments[2], late);
+    assert_eq!(
+        (
+            late.author,
+            late.author_name.as_str(),
+            late.parent,
+            late.created_at
+        ),
+        (ada.id, "ada", Some(first.id), at(2, 5, 0))
+    );
+    assert_eq!(totals(store, "2403.00001"), (1, 2 + 5));
+    assert!(
+        store
+            .comments(&id("2403.09999"))
+            .expect("comments")
+            .is_empty()
+    );
+}
+
+/// A reply answers a top-level comment of the same paper; nothing else.
+pub fn replies_only_to_top_level_comments_of_the_same_paper(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            hf_record("2403.00002", 4, Some(1), 1),
+        ],
+    );
+    let ada = user(store, "ada");
+    let top = comment(store, "2403.00001", &ada, None, "top", 1);
+    let reply = comment(store, "2403.00001", &ada, Some(&top), "reply", 2);
+    let add = |paper: &str, parent: Option<CommentId>| {
+        store.add_comment(&id(paper), ada.id, parent, "body", at(2, 3, 0))
+    };
+    match add("2403.00001", Some(reply.id)) {
+        Err(StoreError::ReplyToReply { parent }) => assert_eq!(parent, reply.id.0),
+        other => panic!("expected ReplyToReply, got {other:?}"),
+    }
+    match add("2403.00002", Some(top.id)) {
+        Err(StoreError::CommentNotFound { id }) => assert_eq!(id, top.id.0),
+        other => panic!("a parent on another paper: expected CommentNotFound, got {other:?}"),
+    }
+    match add("2403.00001", Some(CommentId(9999))) {
+        Err(StoreError::CommentNotFound { id: 9999 }) => {}
+        other => panic!("expected CommentNotFound, got {other:?}"),
+    }
+    match add("2403.09999", None) {
+        Err(StoreError::PaperNotFound { .. }) => {}
+        other => panic!("expected PaperNotFound, got {other:?}"),
+    }
+    assert_eq!(
+        store.comments(&id("2403.00001")).expect("comments").len(),
+        2
+    );
+    assert!(
+        store
+            .comments(&id("2403.00002"))
+            .expect("comments")
+            .is_empty()
+    );
+}
+
+/// Only the author edits a comment; an edit keeps its place and says when.
+pub fn comments_edited_only_by_their_author(store: &dyn Store) {
+    upsert(store, &[hf_record("2403.00001", 4, Some(1), 0)]);
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    let first = comment(store, "2403.00001", &ada, None, "frist", 1);
+    comment(store, "2403.00001", &grace, None, "second", 2);
+    match store.edit_comment(first.id, grace.id, "hijacked", at(3, 0, 0)) {
+        Err(StoreError::NotAllowed { .. }) => {}
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    let edited = store
+        .edit_comment(first.id, ada.id, "first", at(3, 0, 0))
+        .expect("edit");
+    assert_eq!(
+        (edited.body.as_str(), edited.edited_at, edited.created_at),
+        ("first", Some(at(3, 0, 0)), first.created_at)
+    );
+    let comments = store.comments(&id("2403.00001")).expect("comments");
+    assert_eq!(comments[0], edited);
+    assert_eq!(comments[1].body, "second");
+    match store.edit_comment(CommentId(9999), ada.id, "x", at(3, 0, 0)) {
+        Err(StoreError::CommentNotFound { id: 9999 }) => {}
+        other => panic!("expected CommentNotFound, got {other:?}"),
+    }
+}
+
+/// Deleting a comment that has replies keeps it as "deleted" (text gone) so
+/// the replies keep their place; without replies it is gone. Only visible
+/// comments count; the last reply of a deleted comment takes it along.
+pub fn comments_deleted_softly_when_answered(store: &dyn Store) {
+    upsert(store, &[hf_record("2403.00001", 4, Some(1), 0)]);
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    let answered = comment(store, "2403.00001", &ada, None, "answered", 1);
+    let lonely = comment(store, "2403.00001", &ada, None, "lonely", 2);
+    let reply = comment(store, "2403.00001", &grace, Some(&answered), "reply", 3);
+    assert_eq!(totals(store, "2403.00001").1, 2 + 3);
+
+    match store.delete_comment(answered.id, grace.id) {
+        Err(StoreError::NotAllowed { .. }) => {}
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    store.delete_comment(lonely.id, ada.id).expect("delete");
+    store.delete_comment(answered.id, ada.id).expect("delete");
+    assert_eq!(
+        thread(store, "2403.00001"),
+        [(String::new(), None, true, false), t("reply", Some("")),]
+    );
+    assert_eq!(totals(store, "2403.00001").1, 2 + 1);
+    match store.edit_comment(answered.id, ada.id, "back", at(3, 0, 0)) {
+        Err(StoreError::NotAllowed { .. }) => {}
+        other => panic!("editing a deleted comment: expected NotAllowed, got {other:?}"),
+    }
+    match store.delete_comment(lonely.id, ada.id) {
+        Err(StoreError::CommentNotFound { .. }) => {}
+        other => panic!("expected CommentNotFound, got {other:?}"),
+    }
+    store.delete_comment(reply.id, grace.id).expect("delete");
+    assert!(thread(store, "2403.00001").is_empty());
+    assert_eq!(totals(store, "2403.00001").1, 2);
+}
+
+/// A hidden comment stays listed (marked) but leaves the count.
+pub fn hidden_comments_leave_the_count(store: &dyn Store) {
+    upsert(store, &[hf_record("2403.00001", 4, Some(1), 0)]);
+    let ada = user(store, "ada");
+    let spam = comment(store, "2403.00001", &ada, None, "spam", 1);
+    comment(store, "2403.00001", &ada, None, "ham", 2);
+    assert_eq!(totals(store, "2403.00001").1, 2 + 2);
+    store.set_comment_hidden(spam.id, true).expect("hide");
+    store.set_comment_hidden(spam.id, true).expect("hide twice");
+    assert_eq!(totals(store, "2403.00001").1, 2 + 1);
+    assert_eq!(listed(store, &range(4, 4))[0].2, 2 + 1);
+    assert_eq!(
+        thread(store, "2403.00001"),
+        [("spam".into(), None, false, true), t("ham", None)]
+    );
+    store.set_comment_hidden(spam.id, false).expect("show");
+    assert_eq!(totals(store, "2403.00001").1, 2 + 2);
+    match store.set_comment_hidden(CommentId(9999), true) {
+        Err(StoreError::CommentNotFound { id: 9999 }) => {}
+        other => panic!("expected CommentNotFound, got {other:?}"),
+    }
+}
+
+/// A reading list, most recently saved first; saving again keeps the first
+/// time, and each user has their own.
+pub fn saved_papers_newest_first(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            arxiv_record("2403.00002", 1, "two"),
+            arxiv_record("2403.00003", 1, "three"),
+        ],
+    );
+    let [ada, grace] = [user(store, "ada"), user(store, "grace")];
+    let list = |user: &User| -> Vec<String> {
+        store
+            .saved_papers(user.id)
+            .expect("reading list")
+            .into_iter()
+            .map(|p| p.id.to_string())
+            .collect()
+    };
+    assert!(list(&ada).is_empty());
+    for (s, d) in [("2403.00001", 2), ("2403.00002", 3), ("2403.00003", 4)] {
+        store
+            .set_saved(ada.id, &id(s), true, at(d, 0, 0))
+            .expect("save");
+    }
+    store
+        .set_saved(ada.id, &id("2403.00001"), true, at(9, 0, 0))
+        .expect("save again");
+    store
+        .set_saved(ada.id, &id("2403.00002"), false, at(9, 0, 0))
+        .expect("unsave");
+    store
+        .set_saved(ada.id, &id("2403.00002"), false, at(9, 0, 0))
+        .expect("unsave again");
+    assert_eq!(list(&ada), ["2403.00003", "2403.00001"]);
+    assert_eq!(
+        store.saved_papers(ada.id).expect("list")[1],
+        stored(store, "2403.00001")
+    );
+    assert!(list(&grace).is_empty());
+    match store.set_saved(ada.id, &id("2403.09999"), true, at(9, 0, 0)) {
+        Err(StoreError::PaperNotFound { .. }) => {}
+        other => panic!("expected PaperNotFound, got {other:?}"),
+    }
+}
+
+/// A submitted paper goes to the end of the day's list, submitted by the
+/// user, now; it is listed like any other entry.
+pub fn submit_appends_a_known_paper_to_the_day(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            hf_record("2403.00002", 4, Some(1), 4),
+            arxiv_record("2403.00003", 1, "fresh"),
+            arxiv_record("2403.00004", 1, "fresher"),
+        ],
+    );
+    let ada = user(store, "ada");
+    let submitted_at = at(4, 9, 0) + chrono::Duration::nanoseconds(1_234_567);
+    let entry = store
+        .submit(&id("2403.00003"), day(4), &ada, submitted_at)
+        .expect("submit");
+    let expect = DailyEntry {
+        paper_id: id("2403.00003"),
+        day: day(4),
+        submitter: Some(Submitter {
+            name: "ada".into(),
+            fullname: Some("ada Display".into()),
+            avatar_url: None,
+        }),
+        position: 5,
+        submitted_at: Some(at(4, 9, 1)),
+        num_comments: None,
+    };
+    assert_eq!(entry, expect);
+    let page = store
+        .paper_page(&id("2403.00003"))
+        .expect("page")
+        .expect("known");
+    assert_eq!(page.entries, [expect]);
+    let ada_only = EntryQuery {
+        submitter: Some("ada".into()),
+        ..range(4, 4)
+    };
+    assert_eq!(ids_of(&listed(store, &ada_only)), ["2403.00003"]);
+    assert_eq!(store.count_entries(&range(4, 4)).expect("count"), 3);
+
+    let on_empty_day = store
+        .submit(&id("2403.00004"), day(9), &ada, at(9, 0, 0))
+        .expect("submit");
+    assert_eq!(on_empty_day.position, 0);
+    assert_eq!(
+        store.day_with_entries_after(day(4)).expect("day"),
+        Some(day(9))
+    );
+}
+
+/// One submission per paper, and only of a paper the catalog has.
+pub fn submit_refuses_a_listed_or_unknown_paper(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            arxiv_record("2403.00002", 1, "fresh"),
+        ],
+    );
+    let ada = user(store, "ada");
+    match store.submit(&id("2403.00001"), day(8), &ada, at(8, 0, 0)) {
+        Err(StoreError::AlreadyListed {
+            id: listed,
+            day: on,
+        }) => {
+            assert_eq!((listed, on), (id("2403.00001"), day(4)))
+        }
+        other => panic!("expected AlreadyListed, got {other:?}"),
+    }
+    store
+        .submit(&id("2403.00002"), day(8), &ada, at(8, 0, 0))
+        .expect("submit");
+    match store.submit(&id("2403.00002"), day(9), &ada, at(9, 0, 0)) {
+        Err(StoreError::AlreadyListed { day: on, .. }) => assert_eq!(on, day(8)),
+        other => panic!("expected AlreadyListed, got {other:?}"),
+    }
+    match store.submit(&id("2403.09999"), day(8), &ada, at(8, 0, 0)) {
+        Err(StoreError::PaperNotFound { .. }) => {}
+        other => panic!("expected PaperNotFound, got {other:?}"),
+    }
+    assert_eq!(store.stats().expect("stats").daily_entries, 2);
+}
+
+/// Votes, comments and submissions change a paper (derived indexes catch
+/// up); doing nothing new, accounts and reading lists do not.
+pub fn participation_bumps_the_change_seq(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            hf_record("2403.00001", 4, Some(1), 0),
+            arxiv_record("2403.00002", 1, "fresh"),
+        ],
+    );
+    let seq = || store.change_seq().expect("seq");
+    let grows = |what: &str, before: u64| {
+        let after = seq();
+        assert!(after > before, "{what}: {before} -> {after}");
+        after
+    };
+    let mut last = seq();
+    let ada = user(store, "ada");
+    store
+        .create_session(ada.id, "h", "c", at(9, 0, 0))
+        .expect("session");
+    store
+        .set_saved(ada.id, &id("2403.00001"), true, at(2, 0, 0))
+        .expect("save");
+    assert_eq!(
+        seq(),
+        last,
+        "accounts and reading lists are not paper changes"
+    );
+
+    vote(store, &ada, "2403.00001", true);
+    last = grows("an upvote", last);
+    vote(store, &ada, "2403.00001", true);
+    assert_eq!(seq(), last, "a repeated upvote changes nothing");
+    vote(store, &ada, "2403.00001", false);
+    last = grows("a withdrawn upvote", last);
+    let c = comment(store, "2403.00001", &ada, None, "c", 1);
+    last = grows("a comment", last);
+    store
+        .edit_comment(c.id, ada.id, "c2", at(2, 2, 0))
+        .expect("edit");
+    last = grows("an edit", last);
+    store.set_comment_hidden(c.id, true).expect("hide");
+    last = grows("hiding", last);
+    store.delete_comment(c.id, ada.id).expect("delete");
+    last = grows("a deletion", last);
+    store
+        .submit(&id("2403.00002"), day(5), &ada, at(5, 0, 0))
+        .expect("submit");
+    grows("a submission", last);
 }
 
 #[cfg(test)]

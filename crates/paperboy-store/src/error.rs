@@ -37,6 +37,18 @@ pub enum StoreError {
         message: String,
     },
 
+    /// A stored row other than a paper (a user, a comment, a session) cannot
+    /// be read back (hand-edited or damaged database).
+    #[error("stored {table} row {key} is corrupt: field {field}: {message}")]
+    CorruptRow {
+        /// The table, e.g. `"users"`.
+        table: &'static str,
+        /// The row's key, e.g. the user id.
+        key: String,
+        field: &'static str,
+        message: String,
+    },
+
     /// The database was written by a newer Paperboy whose schema this one does
     /// not know; opening it could damage it.
     #[error(
@@ -61,6 +73,34 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+
+    /// No paper with this id is stored.
+    #[error("paper {id} is not in the catalog")]
+    PaperNotFound { id: ArxivId },
+
+    /// No comment with this id (on this paper) exists.
+    #[error("comment {id} does not exist")]
+    CommentNotFound { id: i64 },
+
+    /// Replies have no replies: only a top-level comment can be answered.
+    #[error("comment {parent} is a reply; answer the comment it replies to")]
+    ReplyToReply { parent: i64 },
+
+    /// The user may not do this (e.g. edit someone else's comment).
+    #[error("not allowed: {reason}")]
+    NotAllowed { reason: &'static str },
+
+    /// Sign-up with a username that exists.
+    #[error("the username {username:?} is taken")]
+    UsernameTaken { username: String },
+
+    /// Sign-up with an email address that has an account.
+    #[error("an account with this email address exists")]
+    EmailTaken,
+
+    /// The paper is on a daily list already.
+    #[error("paper {id} is already on the list of {day}")]
+    AlreadyListed { id: ArxivId, day: chrono::NaiveDate },
 }
 
 impl StoreError {

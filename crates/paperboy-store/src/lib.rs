@@ -13,6 +13,7 @@
 #[doc(hidden)]
 pub mod conformance;
 mod error;
+mod site;
 mod sqlite;
 
 use std::ops::AddAssign;
@@ -21,13 +22,17 @@ use chrono::NaiveDate;
 use paperboy_core::{ArxivId, DailyEntry, Paper, SourceRecord};
 
 pub use error::StoreError;
+pub use site::{
+    Accounts, EntryQuery, ListOrder, Listed, Listings, PaperPage, Participation, Session,
+    UpvoteState,
+};
 pub use sqlite::SqliteStore;
 
 /// What Paperboy keeps: papers, their daily entries, harvest cursors.
 ///
 /// Object safe and shareable across threads (`Arc<dyn Store>`); every method
 /// takes `&self` and each write is one transaction, all or nothing.
-pub trait Store: Send + Sync {
+pub trait Store: Listings + Accounts + Participation + Send + Sync {
     /// Merges a batch of records into the store in one transaction: either
     /// every record is applied or (on error) none is.
     ///

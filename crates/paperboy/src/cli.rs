@@ -23,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the web site, JSON API and feeds.
+    Serve(ServeArgs),
     /// Import files: HF daily_papers JSON, PaperExplorer JSON, Kaggle arXiv
     /// JSON lines, arXiv Atom, OAI-PMH (also .gz). The format is detected.
     Import(ImportArgs),
@@ -32,6 +34,42 @@ pub enum Command {
     Stats(StatsArgs),
     /// Print benchmark figures (see docs/benchmarks.md).
     Bench(BenchArgs),
+    /// Manage accounts.
+    User(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PAPERBOY_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Public URL of the site (for feeds and links), e.g. https://papers.example.org.
+    #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account. The password is read from PAPERBOY_PASSWORD or,
+    /// on a terminal, asked for.
+    Add {
+        email: String,
+        /// Username (default: the part of the email before '@').
+        #[arg(long)]
+        username: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 #[derive(Debug, Args)]

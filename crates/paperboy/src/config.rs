@@ -14,6 +14,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub import: ImportConfig,
     pub sync: SyncConfig,
+    pub web: WebSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSettings {
+    /// Where `serve` listens.
+    pub addr: String,
+    /// The public URL, for feeds and absolute links.
+    pub base_url: String,
+    /// Mark session cookies Secure (when served behind TLS).
+    pub secure_cookies: bool,
+    pub site_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +54,12 @@ impl Default for Config {
                 interval_secs: 3.0,
                 max_retries: 5,
             },
+            web: WebSettings {
+                addr: "127.0.0.1:8080".into(),
+                base_url: "http://127.0.0.1:8080".into(),
+                secure_cookies: false,
+                site_name: "Paperboy".into(),
+            },
         }
     }
 }
@@ -55,6 +73,17 @@ pub struct FileConfig {
     pub import: FileImport,
     #[serde(default)]
     pub sync: FileSync,
+    #[serde(default)]
+    pub web: FileWeb,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWeb {
+    pub addr: Option<String>,
+    pub base_url: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub site_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +110,8 @@ pub struct Overrides {
     pub arxiv_oai_url: Option<String>,
     pub hf_url: Option<String>,
     pub interval_secs: Option<f64>,
+    pub addr: Option<String>,
+    pub base_url: Option<String>,
 }
 
 impl FileConfig {
@@ -118,6 +149,15 @@ impl Config {
                     .unwrap_or(d.sync.interval_secs),
                 max_retries: file.sync.max_retries.unwrap_or(d.sync.max_retries),
             },
+            web: WebSettings {
+                addr: overrides.addr.or(file.web.addr).unwrap_or(d.web.addr),
+                base_url: overrides
+                    .base_url
+                    .or(file.web.base_url)
+                    .unwrap_or(d.web.base_url),
+                secure_cookies: file.web.secure_cookies.unwrap_or(d.web.secure_cookies),
+                site_name: file.web.site_name.unwrap_or(d.web.site_name),
+            },
         };
         config.validate()?;
         Ok(config)
@@ -136,9 +176,16 @@ impl Config {
                 self.sync.interval_secs
             );
         }
+        if self.web.addr.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "web.addr must be HOST:PORT with a numeric host (e.g. 127.0.0.1:8080), got {:?}",
+                self.web.addr
+            );
+        }
         for (key, url) in [
             ("sync.arxiv_oai_url", &self.sync.arxiv_oai_url),
             ("sync.hf_url", &self.sync.hf_url),
+            ("web.base_url", &self.web.base_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("{key} must be an http:// or https:// URL, got {url:?}");
@@ -177,6 +224,15 @@ mod tests {
                 && hf_url.is_some()
                 && interval_secs.is_some()
                 && max_retries.is_some()
+        );
+        let FileWeb {
+            addr,
+            base_url,
+            secure_cookies,
+            site_name,
+        } = &file.web;
+        assert!(
+            addr.is_some() && base_url.is_some() && secure_cookies.is_some() && site_name.is_some()
         );
         assert_eq!(
             Config::build(file, Overrides::default()).unwrap(),

@@ -9,7 +9,9 @@ pub mod import;
 pub mod progress;
 pub mod sync;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use paperboy_import::{Format, ParseOptions};
@@ -41,11 +43,45 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::SyncSource::Hf { base_url, .. } => overrides.hf_url.clone_from(base_url),
             }
         }
-        Command::Stats(_) | Command::Bench(_) => {}
+        Command::Serve(args) => {
+            overrides.addr.clone_from(&args.addr);
+            overrides.base_url.clone_from(&args.base_url);
+        }
+        Command::Stats(_) | Command::Bench(_) | Command::User(_) => {}
     }
     let config = Config::build(file, overrides)?;
 
     match cli.command {
+        Command::Serve(_) => {
+            serve(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(args) => {
+            let cli::UserAction::Add {
+                email,
+                username,
+                name,
+                admin,
+            } = args.action;
+            let store = open_store(&config)?;
+            let password = read_password()?;
+            let username =
+                username.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+            let display_name = name.unwrap_or_else(|| username.clone());
+            let user = paperboy_web::account::create_user(
+                &store,
+                &username,
+                &email,
+                &display_name,
+                &password,
+                admin,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| anyhow::anyhow!("cannot create the account: {}", e.public_message()))?;
+            let role = if user.is_admin { "admin" } else { "user" };
+            println!("created {role} {} (id {})", user.username, user.id.0);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import(args) => {
             let format = args
                 .format
@@ -126,6 +162,46 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the web server until ctrl-c.
+fn serve(config: &Config) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(open_store(config)?);
+    let web = paperboy_web::WebConfig {
+        base_url: config.web.base_url.trim_end_matches('/').to_string(),
+        secure_cookies: config.web.secure_cookies,
+        site_name: config.web.site_name.clone(),
+        ..paperboy_web::WebConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.web.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.web.addr))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "serving");
+        println!("Paperboy is serving on http://{addr}/ (ctrl-c stops it)");
+        paperboy_web::serve(listener, paperboy_web::AppState::new(store, web))
+            .await
+            .context("the web server failed")
+    })
+}
+
+/// The new account's password: `PAPERBOY_PASSWORD`, else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("PAPERBOY_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("password for the new account (shown as typed; or set PAPERBOY_PASSWORD): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {

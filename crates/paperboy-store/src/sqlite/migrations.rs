@@ -7,7 +7,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::StoreError;
 
 /// Migration `i` brings the schema from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_site.sql"),
+];
 
 /// The schema version this code knows.
 pub(crate) fn known_version() -> i64 {

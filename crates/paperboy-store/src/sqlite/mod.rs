@@ -3,8 +3,13 @@
 //! that committed survives a killed process and one that did not leaves
 //! nothing.
 
+mod accounts;
 mod checkpoint;
+mod listing_cache;
+mod listings;
 mod migrations;
+mod participation;
+mod readers;
 mod rows;
 
 use std::borrow::Cow;
@@ -16,9 +21,12 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, SubsecRound, Utc};
 use paperboy_core::merge::{merge_entry, merge_paper};
 use paperboy_core::{ArxivId, DailyEntry, Paper, SourceRecord};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use self::checkpoint::Checkpointer;
+use self::listing_cache::ListingCache;
+use self::readers::Readers;
 use self::rows::{
     EntryValues, PaperValues, entry_from_row, format_day, format_time, paper_from_row,
 };
@@ -51,17 +59,19 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// A [`Store`] kept in SQLite.
 ///
 /// Writes go through one connection behind a mutex, one transaction each.
-/// A file database has a second connection for reads, so readers (the web
-/// server) never wait for an import's batch: WAL lets them read the last
-/// committed state meanwhile.
+/// A file database has a small pool of further connections for reads, so
+/// readers (the web server) never wait for an import's batch nor for each
+/// other: WAL lets them read the last committed state meanwhile.
 pub struct SqliteStore {
     /// The database file, `None` in memory.
     path: Option<PathBuf>,
     writer: Mutex<Connection>,
     /// `None` for an in-memory database, whose connections cannot share it.
-    reader: Option<Mutex<Connection>>,
+    readers: Option<Readers>,
     /// `None` for an in-memory database, which has no WAL.
     checkpointer: Option<Checkpointer>,
+    /// Recent listings with the change sequence they were read at.
+    listings: ListingCache,
 }
 
 impl SqliteStore {
@@ -87,17 +97,15 @@ impl SqliteStore {
             tracing::warn!(journal_mode = %mode, path = %path.display(), "the database is not in WAL mode; readers will wait for writers");
         }
         migrations::migrate(&mut writer)?;
-        let reader = open_helper(path)?;
-        reader
-            .pragma_update(None, "query_only", true)
-            .map_err(|e| StoreError::database("configure the database", e))?;
+        let readers = Readers::open(path, readers::READERS, open_helper)?;
         let checkpointer = Checkpointer::start(open_helper(path)?)
             .map_err(|e| StoreError::database("start the checkpoint thread", e))?;
         Ok(SqliteStore {
             path: Some(path.to_path_buf()),
             writer: Mutex::new(writer),
-            reader: Some(Mutex::new(reader)),
+            readers: Some(readers),
             checkpointer: Some(checkpointer),
+            listings: ListingCache::default(),
         })
     }
 
@@ -110,8 +118,9 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: None,
             writer: Mutex::new(conn),
-            reader: None,
+            readers: None,
             checkpointer: None,
+            listings: ListingCache::default(),
         })
     }
 
@@ -132,10 +141,32 @@ impl SqliteStore {
     }
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
-        match &self.reader {
-            Some(reader) => reader.lock().unwrap_or_else(PoisonError::into_inner),
+        match &self.readers {
+            Some(readers) => readers.get(),
             None => self.writer(),
         }
+    }
+
+    /// Runs `work` in one write transaction (taking the write lock at once,
+    /// so that read-then-write inside it never races another writer, in this
+    /// process or another) and commits it; an error rolls everything back.
+    fn write<T>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::database(operation, e))?;
+        let value = work(&tx)?;
+        tx.commit()
+            .map_err(|e| StoreError::database(operation, e))?;
+        drop(conn);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.request();
+        }
+        Ok(value)
     }
 }
 
@@ -189,6 +220,11 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", AUTO_CHECKPOINT_PAGES)
         .map_err(err)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+        .map_err(err)?;
+    // Plans never depend on bound values (we keep no STAT4 statistics): without
+    // this, a statement with `LIMIT ?` is compiled again each time it comes
+    // back from the statement cache, a third of a listing's time.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(err)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
@@ -307,6 +343,36 @@ fn read_change_seq(conn: &Connection) -> Result<i64, StoreError> {
     conn.prepare_cached("SELECT value FROM meta WHERE key = 'change_seq'")
         .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
         .map_err(|e| StoreError::database("read the change sequence", e))
+}
+
+/// Gives `paper_id` the next change sequence number: something about the
+/// paper (its entries, votes, comments) changed. Part of the caller's
+/// transaction.
+fn mark_paper_changed(conn: &Connection, paper_id: &ArxivId) -> Result<(), StoreError> {
+    let seq = read_change_seq(conn)? + 1;
+    let err = |e| StoreError::database("mark a paper changed", e);
+    conn.prepare_cached("UPDATE papers SET seq = ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute((paper_id.as_str(), seq)))
+        .map_err(err)?;
+    conn.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'change_seq'")
+        .and_then(|mut stmt| stmt.execute([seq]))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Whether the store has the paper; `PaperNotFound` when it has not.
+fn require_paper(conn: &Connection, paper_id: &ArxivId) -> Result<(), StoreError> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM papers WHERE id = ?1")
+        .and_then(|mut stmt| stmt.exists([paper_id.as_str()]))
+        .map_err(|e| StoreError::database("look up a paper", e))?;
+    if found {
+        Ok(())
+    } else {
+        Err(StoreError::PaperNotFound {
+            id: paper_id.clone(),
+        })
+    }
 }
 
 fn load_paper(conn: &Connection, id: &ArxivId) -> Result<Option<Paper>, StoreError> {

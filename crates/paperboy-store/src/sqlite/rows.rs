@@ -2,8 +2,10 @@
 //! bind values, decoding. Nothing here decides what to write; a stored value
 //! that cannot be decoded is a [`StoreError::Corrupt`], never a panic.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use paperboy_core::{ArxivId, Biblio, Community, DailyEntry, Paper, Submitter};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, Utc};
+use paperboy_core::{
+    ArxivId, Biblio, Comment, CommentId, Community, DailyEntry, Paper, Submitter, User, UserId,
+};
 use rusqlite::types::{FromSql, Null};
 use rusqlite::{Row, ToSql};
 
@@ -76,6 +78,178 @@ pub(crate) const SELECT_DAY: &str = "SELECT e.paper_id, e.day, e.submitter_name,
      FROM daily_entries e JOIN papers p ON p.id = e.paper_id \
      WHERE e.day = ?1 ORDER BY p.upvotes DESC, e.position ASC, e.paper_id ASC";
 
+/// [`paper_columns!`] of the table aliased `p`.
+macro_rules! p_paper_columns {
+    () => {
+        "p.id, p.version, p.title, p.abstract, p.authors, p.categories, p.primary_category, \
+         p.published, p.updated, p.comments, p.journal_ref, p.doi, p.license, p.withdrawn, \
+         p.observed_at, p.upvotes, p.github_repo, p.github_stars, p.project_page, p.ai_summary, \
+         p.ai_keywords"
+    };
+}
+
+/// [`entry_columns!`] of the table aliased `e`.
+macro_rules! e_entry_columns {
+    () => {
+        "e.paper_id, e.day, e.submitter_name, e.submitter_fullname, e.submitter_avatar, \
+         e.position, e.submitted_at, e.num_comments"
+    };
+}
+
+/// A page of listed entries: the entry ([`ENTRY_COLUMN_COUNT`] columns), its
+/// paper, then the paper's user upvotes, visible user comments and the
+/// source comment count of its latest entry ([`LISTED_COUNTS`] on).
+///
+/// `$key` ranks (descending; ties by position, then id); `$filter` narrows
+/// the days `?1..=?2` (`?5`: a submitter); `?3`/`?4` are limit and offset.
+/// The page is picked on narrow rows first (a sort of whole papers costs more
+/// than reading the few shown again), then only the papers shown are read,
+/// by rowid. The latest entry is nearly always the listed one, so its
+/// comment count is looked up only among later days.
+macro_rules! select_listed {
+    ($key:expr, $filter:expr) => {
+        concat!(
+            "WITH page AS MATERIALIZED (SELECT e.day, e.paper_id, e.position, p.rowid AS prow, ",
+            $key,
+            " AS k FROM daily_entries e JOIN papers p ON p.id = e.paper_id \
+             WHERE e.day BETWEEN ?1 AND ?2",
+            $filter,
+            " ORDER BY k DESC, e.position, e.paper_id LIMIT ?3 OFFSET ?4) SELECT ",
+            e_entry_columns!(),
+            ", ",
+            p_paper_columns!(),
+            ", p.user_upvotes, p.user_comments, IFNULL((SELECT IFNULL(l.num_comments, 0) \
+             FROM daily_entries l WHERE l.paper_id = e.paper_id AND l.day > e.day \
+             ORDER BY l.day DESC LIMIT 1), e.num_comments) \
+             FROM page JOIN daily_entries e ON e.day = page.day AND e.paper_id = page.paper_id \
+             JOIN papers p ON p.rowid = page.prow \
+             ORDER BY page.k DESC, page.position, page.paper_id"
+        )
+    };
+}
+
+/// The ranking key of [`crate::ListOrder::Upvotes`]: source + user upvotes.
+macro_rules! total_upvotes {
+    () => {
+        "COALESCE(p.upvotes, 0) + p.user_upvotes"
+    };
+}
+
+/// The submitter filter of a listing, case-insensitive like usernames (and
+/// served by the `daily_entries_submitter` index).
+macro_rules! by_submitter {
+    () => {
+        " AND e.submitter_name = ?5 COLLATE NOCASE"
+    };
+}
+
+pub(crate) const SELECT_LISTED_BY_UPVOTES: &str = select_listed!(total_upvotes!(), "");
+pub(crate) const SELECT_LISTED_BY_UPVOTES_OF: &str =
+    select_listed!(total_upvotes!(), by_submitter!());
+pub(crate) const SELECT_LISTED_BY_PUBLISHED: &str = select_listed!("p.published", "");
+pub(crate) const SELECT_LISTED_BY_PUBLISHED_OF: &str =
+    select_listed!("p.published", by_submitter!());
+
+/// The column of a listed row where its counts start.
+pub(crate) const LISTED_COUNTS: usize = ENTRY_COLUMN_COUNT + PAPER_COLUMN_COUNT;
+
+pub(crate) const COUNT_LISTED: &str =
+    "SELECT COUNT(*) FROM daily_entries e WHERE e.day BETWEEN ?1 AND ?2";
+pub(crate) const COUNT_LISTED_OF: &str = concat!(
+    "SELECT COUNT(*) FROM daily_entries e WHERE e.day BETWEEN ?1 AND ?2",
+    by_submitter!()
+);
+
+/// A paper with its user upvotes and visible user comments (columns
+/// [`PAPER_COLUMN_COUNT`] and on).
+pub(crate) const SELECT_PAPER_WITH_COUNTS: &str = concat!(
+    "SELECT ",
+    paper_columns!(),
+    ", user_upvotes, user_comments FROM papers WHERE id = ?1"
+);
+
+/// A paper's entries, newest day first.
+pub(crate) const SELECT_ENTRIES_OF_PAPER: &str = concat!(
+    "SELECT ",
+    entry_columns!(),
+    " FROM daily_entries WHERE paper_id = ?1 ORDER BY day DESC"
+);
+
+/// The papers of a reading list, most recently saved first.
+pub(crate) const SELECT_SAVED: &str = concat!(
+    "SELECT ",
+    p_paper_columns!(),
+    " FROM saved_papers s JOIN papers p ON p.id = s.paper_id \
+     WHERE s.user_id = ?1 ORDER BY s.saved_at DESC, s.rowid DESC"
+);
+
+/// The user columns that [`user_from_row`] reads (of the table aliased `u`).
+macro_rules! u_user_columns {
+    () => {
+        "u.id, u.username, u.email, u.display_name, u.is_admin, u.created_at"
+    };
+}
+
+/// The number of columns of [`u_user_columns!`].
+pub(crate) const USER_COLUMN_COUNT: usize = 6;
+
+pub(crate) const SELECT_USER_BY_ID: &str = concat!(
+    "SELECT ",
+    u_user_columns!(),
+    " FROM users u WHERE u.id = ?1"
+);
+pub(crate) const SELECT_USER_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    u_user_columns!(),
+    " FROM users u WHERE u.username = ?1"
+);
+/// By username (any case) or email (`?2`, lower-cased); the username wins.
+pub(crate) const SELECT_USER_FOR_LOGIN: &str = concat!(
+    "SELECT ",
+    u_user_columns!(),
+    ", u.password_hash FROM users u WHERE u.username = ?1 OR u.email = ?2 \
+     ORDER BY u.username = ?1 DESC LIMIT 1"
+);
+pub(crate) const SELECT_SESSION: &str = concat!(
+    "SELECT ",
+    u_user_columns!(),
+    ", s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = ?1"
+);
+pub(crate) const SELECT_API_TOKEN_USER: &str = concat!(
+    "SELECT ",
+    u_user_columns!(),
+    ", t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_hash = ?1"
+);
+
+/// The comment columns that [`comment_from_row`] reads (table aliased `c`,
+/// its author `u`).
+macro_rules! comment_columns {
+    () => {
+        "c.id, c.paper_id, c.author_id, u.username, c.parent_id, c.body, c.created_at, \
+         c.edited_at, c.deleted, c.hidden"
+    };
+}
+
+pub(crate) const SELECT_COMMENT: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = ?1"
+);
+
+/// A paper's comments: top-level ones oldest first, each followed by its
+/// replies oldest first (a reply sorts by its parent's time, then after it).
+pub(crate) const SELECT_COMMENTS_OF_PAPER: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments c JOIN users u ON u.id = c.author_id \
+     LEFT JOIN comments parent ON parent.id = c.parent_id \
+     WHERE c.paper_id = ?1 \
+     ORDER BY COALESCE(parent.created_at, c.created_at), COALESCE(c.parent_id, c.id), \
+     c.parent_id IS NOT NULL, c.created_at, c.id"
+);
+
 /// A stored timestamp: RFC 3339, UTC, milliseconds (`2025-06-10T13:04:20.120Z`).
 pub(crate) fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -83,11 +257,117 @@ pub(crate) fn format_time(time: DateTime<Utc>) -> String {
 
 /// A stored curation day: `YYYY-MM-DD`.
 pub(crate) fn format_day(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
+    if (0..=9999).contains(&day.year()) {
+        format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
+    } else {
+        day.format("%Y-%m-%d").to_string()
+    }
 }
 
-fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| format!("{text:?}: {e}"))
+/// Reads a stored curation day. Listings read one per row, so the stored
+/// shape is read by hand; anything else goes to chrono, which says what is
+/// wrong with it.
+pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    fast_day(text.as_bytes()).map(Ok).unwrap_or_else(|| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| format!("{text:?}: {e}"))
+    })
+}
+
+/// Reads a stored timestamp; the shape [`format_time`] writes is read by hand
+/// (listings read several per row), anything else by chrono.
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Some(time) = fast_time(text.as_bytes()) {
+        return Ok(time);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// The number written by the ASCII digits `digits`, `None` if any is not one.
+fn digits(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// `YYYY-MM-DD`.
+fn fast_day(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits(&b[0..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(&b[5..7])?, digits(&b[8..10])?)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as [`format_time`] writes it.
+fn fast_time(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 24
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let day = fast_day(&b[..10])?;
+    let time = NaiveTime::from_hms_milli_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+        digits(&b[20..23])?,
+    )?;
+    Some(day.and_time(time).and_utc())
+}
+
+/// Reads a stored JSON array of strings. What Paperboy writes (no escapes,
+/// no spaces) is split by hand, one allocation per string; anything else goes
+/// to serde_json, which also says what is wrong with it.
+pub(crate) fn parse_list(text: &str) -> Result<Vec<String>, serde_json::Error> {
+    fast_list(text).map_or_else(|| serde_json::from_str(text), Ok)
+}
+
+fn fast_list(text: &str) -> Option<Vec<String>> {
+    let inner = text.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    // Without a backslash or a control character, every quote delimits a
+    // string, so `"a","b"` splits at quotes into "", a, ",", b, "".
+    if inner.bytes().any(|b| b == b'\\' || b < 0x20) {
+        return None;
+    }
+    let quotes = inner.bytes().filter(|&b| b == b'"').count();
+    let mut out = Vec::with_capacity(quotes / 2);
+    let mut parts = inner.split('"');
+    if !parts.next()?.is_empty() {
+        return None;
+    }
+    loop {
+        out.push(parts.next()?.to_owned());
+        match parts.next()? {
+            "," => {}
+            "" => return parts.next().is_none().then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// A count kept on a paper row (`user_upvotes`, `user_comments`) or a source
+/// count read at column `index`.
+pub(crate) fn count_at(
+    row: &Row<'_>,
+    index: usize,
+    paper_id: &ArxivId,
+    field: &'static str,
+) -> Result<Option<u32>, StoreError> {
+    Columns {
+        row,
+        offset: 0,
+        paper_id: paper_id.as_str(),
+    }
+    .opt_u32(index, field)
 }
 
 fn encode_list(
@@ -253,18 +533,26 @@ impl Columns<'_, '_> {
             .transpose()
     }
 
+    /// Text borrowed from the row (no copy), `None` for NULL.
+    fn text(&self, index: usize, field: &'static str) -> Result<Option<&str>, StoreError> {
+        let value = self
+            .row
+            .get_ref(self.offset + index)
+            .map_err(|e| self.corrupt(field, e))?;
+        value.as_str_or_null().map_err(|e| self.corrupt(field, e))
+    }
+
     fn time(&self, index: usize, field: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let Some(text) = self.get::<Option<String>>(index, field)? else {
-            return Ok(None);
-        };
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| self.corrupt(field, format!("{text:?}: {e}")))
+        self.text(index, field)?
+            .map(|text| parse_time(text).map_err(|e| self.corrupt(field, e)))
+            .transpose()
     }
 
     fn list(&self, index: usize, field: &'static str) -> Result<Vec<String>, StoreError> {
-        let text: String = self.get(index, field)?;
-        serde_json::from_str(&text).map_err(|e| self.corrupt(field, e))
+        let text = self
+            .text(index, field)?
+            .ok_or_else(|| self.corrupt(field, "missing"))?;
+        parse_list(text).map_err(|e| self.corrupt(field, e))
     }
 }
 
@@ -320,6 +608,104 @@ pub(crate) fn paper_from_row(row: &Row<'_>, offset: usize) -> Result<Paper, Stor
     })
 }
 
+/// Reads the columns of a stored row that is not a paper, naming its table
+/// and key in every error.
+pub(crate) struct RowColumns<'r, 's> {
+    pub(crate) row: &'r Row<'s>,
+    pub(crate) table: &'static str,
+    pub(crate) key: String,
+}
+
+impl RowColumns<'_, '_> {
+    pub(crate) fn corrupt(&self, field: &'static str, message: impl ToString) -> StoreError {
+        StoreError::CorruptRow {
+            table: self.table,
+            key: self.key.clone(),
+            field,
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn get<T: FromSql>(
+        &self,
+        index: usize,
+        field: &'static str,
+    ) -> Result<T, StoreError> {
+        self.row.get(index).map_err(|e| self.corrupt(field, e))
+    }
+
+    pub(crate) fn opt_time(
+        &self,
+        index: usize,
+        field: &'static str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.get::<Option<String>>(index, field)?
+            .map(|text| parse_time(&text).map_err(|e| self.corrupt(field, e)))
+            .transpose()
+    }
+
+    pub(crate) fn time(
+        &self,
+        index: usize,
+        field: &'static str,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        self.opt_time(index, field)?
+            .ok_or_else(|| self.corrupt(field, "missing"))
+    }
+}
+
+/// Decodes the [`u_user_columns!`] starting at column `offset`.
+pub(crate) fn user_from_row(row: &Row<'_>, offset: usize) -> Result<User, StoreError> {
+    let id: i64 = row.get(offset).map_err(|e| StoreError::CorruptRow {
+        table: "users",
+        key: String::new(),
+        field: "id",
+        message: e.to_string(),
+    })?;
+    let c = RowColumns {
+        row,
+        table: "users",
+        key: id.to_string(),
+    };
+    Ok(User {
+        id: UserId(id),
+        username: c.get(offset + 1, "username")?,
+        email: c.get(offset + 2, "email")?,
+        display_name: c.get(offset + 3, "display_name")?,
+        is_admin: c.get(offset + 4, "is_admin")?,
+        created_at: c.time(offset + 5, "created_at")?,
+    })
+}
+
+/// Decodes the [`comment_columns!`] starting at column 0.
+pub(crate) fn comment_from_row(row: &Row<'_>) -> Result<Comment, StoreError> {
+    let id: i64 = row.get(0).map_err(|e| StoreError::CorruptRow {
+        table: "comments",
+        key: String::new(),
+        field: "id",
+        message: e.to_string(),
+    })?;
+    let c = RowColumns {
+        row,
+        table: "comments",
+        key: id.to_string(),
+    };
+    let paper_id: String = c.get(1, "paper_id")?;
+    let paper_id = ArxivId::try_from(paper_id).map_err(|e| c.corrupt("paper_id", e))?;
+    Ok(Comment {
+        id: CommentId(id),
+        paper_id,
+        author: UserId(c.get(2, "author_id")?),
+        author_name: c.get(3, "username")?,
+        parent: c.get::<Option<i64>>(4, "parent_id")?.map(CommentId),
+        body: c.get(5, "body")?,
+        created_at: c.time(6, "created_at")?,
+        edited_at: c.opt_time(7, "edited_at")?,
+        deleted: c.get(8, "deleted")?,
+        hidden: c.get(9, "hidden")?,
+    })
+}
+
 /// Decodes the [`entry_columns!`] starting at column 0.
 pub(crate) fn entry_from_row(row: &Row<'_>) -> Result<DailyEntry, StoreError> {
     let paper_id = read_id(row, 0)?;
@@ -359,4 +745,77 @@ pub(crate) fn entry_from_row(row: &Row<'_>) -> Result<DailyEntry, StoreError> {
         paper_id,
     };
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::SubsecRound;
+
+    use super::*;
+
+    /// The hand-written fast paths agree with chrono and serde_json on what
+    /// Paperboy writes, and leave everything else to them.
+    #[test]
+    fn fast_paths_read_what_the_slow_ones_read() {
+        for list in [
+            "[]",
+            "[\"\"]",
+            "[\"a\"]",
+            "[\"a\",\"b, c\",\"\",\"日本語 🚀\"]",
+            "[\"with \\\"quotes\\\" and \\\\ \"]",
+            "[\"a\", \"b\"]",
+            "[ \"a\" ]",
+        ] {
+            let slow: Vec<String> = serde_json::from_str(list).expect(list);
+            assert_eq!(parse_list(list).expect(list), slow, "{list}");
+        }
+        for bad in [
+            "",
+            "[",
+            "[\"a\"",
+            "[\"a\",]",
+            "[1, 2]",
+            "[\"a\"\"b\"]",
+            "[\"a\",\"b\"",
+            "{}",
+            "[\"a\" \"b\"]",
+        ] {
+            assert!(parse_list(bad).is_err(), "{bad}");
+        }
+        let strings = ["a", "b, c", "", "\"q\"", "back\\slash", "tab\there", "日本"];
+        let written = serde_json::to_string(&strings).expect("json");
+        assert_eq!(parse_list(&written).expect("list"), strings);
+
+        let time = Utc::now();
+        let written = format_time(time);
+        assert_eq!(parse_time(&written), Ok(time.trunc_subsecs(3)));
+        assert_eq!(fast_time(written.as_bytes()), Some(time.trunc_subsecs(3)));
+        assert_eq!(
+            parse_time("2024-03-04T10:00:00+02:00")
+                .map(format_time)
+                .as_deref(),
+            Ok("2024-03-04T08:00:00.000Z")
+        );
+        for bad in [
+            "2024-03-04T25:00:00.000Z",
+            "2024-02-30T10:00:00.000Z",
+            "yesterday",
+            "2024-03-04T10:00:0x.000Z",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+
+        let day = NaiveDate::from_ymd_opt(2024, 3, 4).expect("day");
+        assert_eq!(format_day(day), "2024-03-04");
+        assert_eq!(parse_day("2024-03-04"), Ok(day));
+        assert_eq!(
+            parse_day(&format_day(
+                NaiveDate::from_ymd_opt(12345, 1, 2).expect("day")
+            )),
+            Ok(NaiveDate::from_ymd_opt(12345, 1, 2).expect("day"))
+        );
+        for bad in ["2024-02-30", "2024/03/04", "2024-03-0a", "2024-13-01"] {
+            assert!(parse_day(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! damaged rows, killed processes).
 
 mod sqlite;
+mod sqlite_site;
 
 use paperboy_store::{SqliteStore, Store};
 

@@ -99,7 +99,21 @@ fn migrates_an_empty_file() {
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
         .expect("tables");
     tables.retain(|t| !t.starts_with("sqlite_"));
-    assert_eq!(tables, ["daily_entries", "meta", "papers", "sync_state"]);
+    assert_eq!(
+        tables,
+        [
+            "api_tokens",
+            "comments",
+            "daily_entries",
+            "meta",
+            "papers",
+            "saved_papers",
+            "sessions",
+            "sync_state",
+            "upvotes",
+            "users"
+        ]
+    );
 }
 
 /// Processes that open a new database at once (an import and `paperboy

@@ -2,6 +2,8 @@
 //! real data in ../shared/data and on small fixtures made here.
 
 mod cli;
+mod docs;
+mod e2e;
 mod hf_import;
 mod kill;
 mod sync;

@@ -1,0 +1,166 @@
+//! A store whose every call fails, as a database that went away would: for
+//! the 503 of `/healthz` and for checking that internal errors never reach
+//! a client.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{
+    ArxivId, Comment, CommentId, DailyEntry, NewUser, Paper, SourceRecord, User, UserId,
+};
+use paperboy_store::{
+    Accounts, BatchOutcome, EntryQuery, Listed, Listings, PaperPage, Participation, Session, Stats,
+    Store, StoreError, UpvoteState,
+};
+
+/// What the failure says internally; it must never appear in a response.
+pub const SECRET: &str = "disk /dev/sdz1 on fire at inode 4242";
+
+pub struct BrokenStore;
+
+fn fail<T>() -> Result<T, StoreError> {
+    Err(StoreError::Database {
+        operation: "read for a test",
+        source: SECRET.into(),
+    })
+}
+
+impl Store for BrokenStore {
+    fn upsert(&self, _: &[SourceRecord]) -> Result<BatchOutcome, StoreError> {
+        fail()
+    }
+    fn paper(&self, _: &ArxivId) -> Result<Option<Paper>, StoreError> {
+        fail()
+    }
+    fn day_entries(&self, _: NaiveDate) -> Result<Vec<(DailyEntry, Paper)>, StoreError> {
+        fail()
+    }
+    fn stats(&self) -> Result<Stats, StoreError> {
+        fail()
+    }
+    fn sync_state(&self, _: &str) -> Result<Option<String>, StoreError> {
+        fail()
+    }
+    fn set_sync_state(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        fail()
+    }
+    fn change_seq(&self) -> Result<u64, StoreError> {
+        fail()
+    }
+}
+
+impl Listings for BrokenStore {
+    fn entries(&self, _: &EntryQuery) -> Result<Vec<Listed>, StoreError> {
+        fail()
+    }
+    fn count_entries(&self, _: &EntryQuery) -> Result<u64, StoreError> {
+        fail()
+    }
+    fn day_with_entries_on_or_before(&self, _: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
+        fail()
+    }
+    fn day_with_entries_after(&self, _: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
+        fail()
+    }
+    fn paper_page(&self, _: &ArxivId) -> Result<Option<PaperPage>, StoreError> {
+        fail()
+    }
+}
+
+impl Accounts for BrokenStore {
+    fn create_user(&self, _: &NewUser, _: DateTime<Utc>) -> Result<User, StoreError> {
+        fail()
+    }
+    fn user(&self, _: UserId) -> Result<Option<User>, StoreError> {
+        fail()
+    }
+    fn user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
+        fail()
+    }
+    fn user_for_login(&self, _: &str) -> Result<Option<(User, String)>, StoreError> {
+        fail()
+    }
+    fn create_session(
+        &self,
+        _: UserId,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        fail()
+    }
+    fn session(&self, _: &str, _: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+        fail()
+    }
+    fn delete_session(&self, _: &str) -> Result<(), StoreError> {
+        fail()
+    }
+    fn create_api_token(
+        &self,
+        _: UserId,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        fail()
+    }
+    fn user_for_api_token(&self, _: &str) -> Result<Option<User>, StoreError> {
+        fail()
+    }
+}
+
+impl Participation for BrokenStore {
+    fn set_upvote(&self, _: UserId, _: &ArxivId, _: bool) -> Result<UpvoteState, StoreError> {
+        fail()
+    }
+    fn upvoted_among(&self, _: UserId, _: &[ArxivId]) -> Result<Vec<ArxivId>, StoreError> {
+        fail()
+    }
+    fn add_comment(
+        &self,
+        _: &ArxivId,
+        _: UserId,
+        _: Option<CommentId>,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Comment, StoreError> {
+        fail()
+    }
+    fn edit_comment(
+        &self,
+        _: CommentId,
+        _: UserId,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Comment, StoreError> {
+        fail()
+    }
+    fn delete_comment(&self, _: CommentId, _: UserId) -> Result<(), StoreError> {
+        fail()
+    }
+    fn set_comment_hidden(&self, _: CommentId, _: bool) -> Result<(), StoreError> {
+        fail()
+    }
+    fn comments(&self, _: &ArxivId) -> Result<Vec<Comment>, StoreError> {
+        fail()
+    }
+    fn set_saved(
+        &self,
+        _: UserId,
+        _: &ArxivId,
+        _: bool,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        fail()
+    }
+    fn saved_papers(&self, _: UserId) -> Result<Vec<Paper>, StoreError> {
+        fail()
+    }
+    fn submit(
+        &self,
+        _: &ArxivId,
+        _: NaiveDate,
+        _: &User,
+        _: DateTime<Utc>,
+    ) -> Result<DailyEntry, StoreError> {
+        fail()
+    }
+}
