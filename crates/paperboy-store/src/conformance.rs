@@ -43,6 +43,7 @@ macro_rules! conformance_suite {
             stats_count_papers_entries_and_days,
             sync_state_set_overwrite_get,
             change_seq_grows_only_on_change,
+            papers_changed_since_lists_each_change_once,
             failed_batch_leaves_nothing,
             sub_millisecond_times_stay_idempotent,
             listings_rank_by_total_upvotes,
@@ -550,6 +551,53 @@ pub fn change_seq_grows_only_on_change(store: &dyn Store) {
     let settled = seq();
     upsert(store, &[second_day]);
     assert_eq!(seq(), settled);
+}
+
+/// Catching up from a sequence number finds every paper changed after it,
+/// once, with its newest number, in pages of `limit`.
+pub fn papers_changed_since_lists_each_change_once(store: &dyn Store) {
+    assert!(store.papers_changed_since(0, 10).expect("empty").is_empty());
+    upsert(
+        store,
+        &[
+            arxiv_record("2403.00001", 1, "one"),
+            hf_record("2403.00002", 4, Some(3), 0),
+            arxiv_record("2403.00003", 1, "three"),
+        ],
+    );
+    let all = store.papers_changed_since(0, 10).expect("all");
+    let ids: Vec<String> = all.iter().map(|(_, p)| p.paper.id.to_string()).collect();
+    assert_eq!(ids, ["2403.00001", "2403.00002", "2403.00003"]);
+    let seqs: Vec<u64> = all.iter().map(|(seq, _)| *seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ascending: {seqs:?}");
+    assert_eq!(seqs.last().copied(), Some(store.change_seq().expect("seq")));
+    assert_eq!(all[1].1.entries.len(), 1, "entries come along");
+    assert_eq!(all[1].1.upvotes, 3);
+
+    let first_page = store.papers_changed_since(0, 2).expect("page");
+    assert_eq!(first_page.len(), 2);
+    let rest = store
+        .papers_changed_since(first_page[1].0, 10)
+        .expect("rest");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1.paper.id, id("2403.00003"));
+
+    let seen = store.change_seq().expect("seq");
+    assert!(
+        store
+            .papers_changed_since(seen, 10)
+            .expect("none")
+            .is_empty()
+    );
+    upsert(store, &[arxiv_record("2403.00001", 2, "one, revised")]);
+    upsert(
+        store,
+        &[arxiv_record("2403.00001", 3, "one, revised again")],
+    );
+    let changed = store.papers_changed_since(seen, 10).expect("changed");
+    assert_eq!(changed.len(), 1, "a paper changed twice shows once");
+    assert_eq!(changed[0].1.paper.biblio.title, "one, revised again");
+    assert_eq!(changed[0].0, store.change_seq().expect("seq"));
 }
 
 /// A batch that fails part way leaves no trace: not its earlier records, not

@@ -66,6 +66,19 @@ pub trait Store: Listings + Accounts + Participation + Send + Sync {
     /// of its last change, so derived indexes can catch up from the number
     /// they last saw.
     fn change_seq(&self) -> Result<u64, StoreError>;
+
+    /// Up to `limit` papers whose last change has a sequence number above
+    /// `seq`, in ascending sequence order, each with that number and the page
+    /// data an index needs (entries for the curation days, total upvotes).
+    ///
+    /// Derived indexes catch up by calling this with the last number they
+    /// saw until it returns nothing; a paper changed twice shows once, with
+    /// its newest number.
+    fn papers_changed_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, PaperPage)>, StoreError>;
 }
 
 /// What one [`Store::upsert`] did. `added + updated + unchanged` is the number

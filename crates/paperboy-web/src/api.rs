@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use paperboy_core::{DailyEntry, Paper, Submitter};
-use paperboy_store::{EntryQuery, ListOrder, Listed, Store, StoreError};
+use paperboy_store::{EntryQuery, ListOrder, Listed, PaperPage, Store, StoreError};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -189,7 +189,7 @@ fn api_key(uri: &Uri) -> String {
 }
 
 /// `value` as a JSON response, kept in the response cache under `key`.
-fn json_answer(
+pub(crate) fn json_answer(
     state: &AppState,
     key: String,
     generation: u64,
@@ -442,6 +442,27 @@ impl<'a> DailyItem<'a> {
             summary: &listed.paper.biblio.abstract_text,
             num_comments: listed.comments,
             submitted_by: entry.submitter.as_ref().map(SubmittedBy),
+            is_author_participating: false,
+        }
+    }
+
+    /// The item of a paper found by search: listed on its newest daily
+    /// entry, or (a paper no daily list carries) on its arXiv date.
+    pub fn from_page(page: &'a PaperPage) -> DailyItem<'a> {
+        let entry = page.entries.first();
+        let paper = &page.paper;
+        let listed_at = entry
+            .map(|e| e.submitted_at.unwrap_or_else(|| midnight(e.day)))
+            .or(paper.biblio.published)
+            .or(paper.community.observed_at)
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        DailyItem {
+            paper: PaperJson::new(paper, page.upvotes, entry),
+            published_at: HfTime(listed_at),
+            title: &paper.biblio.title,
+            summary: &paper.biblio.abstract_text,
+            num_comments: page.comments,
+            submitted_by: entry.and_then(|e| e.submitter.as_ref()).map(SubmittedBy),
             is_author_participating: false,
         }
     }

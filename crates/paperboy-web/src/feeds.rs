@@ -110,13 +110,13 @@ async fn trending(State(state): State<AppState>) -> Result<Response, PageError> 
 }
 
 /// What a feed lists.
-struct Feed<'a> {
+pub(crate) struct Feed<'a> {
     /// The feed's own path (its id and `rel="self"` link).
-    path: &'a str,
-    title: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) title: &'a str,
     /// The HTML page the feed mirrors.
-    alternate: &'a str,
-    entries: &'a [Listed],
+    pub(crate) alternate: &'a str,
+    pub(crate) entries: &'a [Listed],
 }
 
 /// When an entry last changed, as far as Paperboy knows: when it was listed.
@@ -129,7 +129,7 @@ fn entry_updated(listed: &Listed) -> DateTime<Utc> {
 
 impl Feed<'_> {
     /// The feed document. `now` is its `updated` only when it has no entries.
-    fn render(&self, base_url: &str, site_name: &str, now: DateTime<Utc>) -> String {
+    pub(crate) fn render(&self, base_url: &str, site_name: &str, now: DateTime<Utc>) -> String {
         let base = base_url.trim_end_matches('/');
         let updated = self.entries.iter().map(entry_updated).max().unwrap_or(now);
         let mut out = String::with_capacity(1024 + self.entries.len() * 2048);

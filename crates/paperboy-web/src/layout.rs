@@ -261,12 +261,18 @@ pub fn paper_card(viewer: &Viewer, card: &PaperCard<'_>, return_to: &str) -> Mar
                         span { "Submitted by " (submitter_name(by)) }
                     }
                     span { a href={ (href) "#comments" } { (count_label(card.comments, "comment", "comments")) } }
-                    @if let Some(stars) = paper.community.github_stars {
-                        @if let Some(repo) = paper.community.github_repo.as_deref().and_then(safe_href) {
-                            span { a href=(repo) { "GitHub ★ " (human_count(stars)) } }
-                        } @else {
-                            span { "GitHub ★ " (human_count(stars)) }
+                    // The repository, with its stars once it has any ("★ 0" says nothing);
+                    // an unsafe link is dropped but its stars still shown.
+                    @let stars = paper.community.github_stars.filter(|s| *s > 0);
+                    @if let Some(repo) = paper.community.github_repo.as_deref().and_then(safe_href) {
+                        span {
+                            a href=(repo) {
+                                "GitHub"
+                                @if let Some(stars) = stars { " ★ " (human_count(stars)) }
+                            }
                         }
+                    } @else if let Some(stars) = stars {
+                        span { "GitHub ★ " (human_count(stars)) }
                     }
                 }
                 @if let Some(why) = &card.why {

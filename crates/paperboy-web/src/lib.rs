@@ -16,6 +16,7 @@ pub mod listing;
 pub mod markdown;
 pub mod ops;
 pub mod participate;
+pub mod search;
 
 use std::sync::Arc;
 
@@ -74,6 +75,8 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     /// Finished responses of the hot read routes.
     pub cache: Arc<cache::ResponseCache>,
+    /// The keyword index; `None` serves search pages as unavailable.
+    pub search: Option<Arc<paperboy_search::KeywordIndex>>,
 }
 
 impl AppState {
@@ -85,7 +88,15 @@ impl AppState {
             clock: Arc::new(Utc::now),
             limits: Arc::new(auth::RateLimits::default()),
             metrics: Arc::new(ops::Metrics::default()),
+            search: None,
         }
+    }
+
+    /// This state with a keyword index to search; [`serve`] keeps it caught
+    /// up with the store (see [`search::spawn_refresher`]).
+    pub fn with_search(mut self, index: Arc<paperboy_search::KeywordIndex>) -> AppState {
+        self.search = Some(index);
+        self
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -143,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(account::routes())
         .merge(participate::routes())
+        .merge(search::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -151,11 +163,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the site on `listener` until ctrl-c / SIGTERM.
+/// Serves the site on `listener` until ctrl-c / SIGTERM, keeping the search
+/// index (if any) caught up with the store meanwhile.
 ///
 /// With the peer's socket address in each request (`ConnectInfo`), which
 /// rate limits key on ([`auth::ClientIp`]).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    search::spawn_refresher(&state);
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -160,3 +160,148 @@ fn peak_rss_kb() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// What `paperboy bench search` measures.
+pub struct SearchBench {
+    /// A folder of HF daily_papers JSON files (the catalog).
+    pub catalog: PathBuf,
+    /// A CSV with a `search string cleaned` column (the query mix).
+    pub queries: PathBuf,
+    /// Results per query, snippets included.
+    pub limit: usize,
+}
+
+/// Imports the catalog into a fresh temporary store, builds the keyword
+/// index and prints the latency of each query of the mix (one thread, warm
+/// index, snippets included): p50, p99, max.
+pub fn bench_search(bench: SearchBench) -> anyhow::Result<()> {
+    let queries = read_query_mix(&bench.queries)?;
+    let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let store = SqliteStore::open(&dir.path().join("paperboy.db"))?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&bench.catalog)
+        .with_context(|| format!("cannot list {}", bench.catalog.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for path in &files {
+        let file = paperboy_import::open(path, None, &ParseOptions::default())
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let records: Vec<_> = file
+            .iter
+            .filter_map(|item| match item {
+                Ok(Parsed::Record(record)) => Some(*record),
+                _ => None,
+            })
+            .collect();
+        store.upsert(&records)?;
+    }
+    let papers = store.stats()?.papers;
+    let started = Instant::now();
+    let index = paperboy_search::KeywordIndex::open(&dir.path().join("index/keyword"))?;
+    index.catch_up(&store)?;
+    let build = started.elapsed();
+    println!(
+        "keyword index: {papers} papers from {} files, built in {:.2} s",
+        files.len(),
+        build.as_secs_f64()
+    );
+    let mut micros = Vec::with_capacity(queries.len());
+    let mut empty = 0usize;
+    for query in &queries {
+        let request = paperboy_search::SearchRequest {
+            query: query.clone(),
+            limit: bench.limit,
+            ..paperboy_search::SearchRequest::default()
+        };
+        let started = Instant::now();
+        let results = index.search(&request)?;
+        micros.push(started.elapsed().as_micros() as u64);
+        if results.total == 0 {
+            empty += 1;
+        }
+    }
+    micros.sort_unstable();
+    let at = |q: f64| {
+        let i = ((micros.len() as f64 * q).ceil() as usize).clamp(1, micros.len()) - 1;
+        micros[i] as f64 / 1000.0
+    };
+    println!(
+        "keyword search, {} queries (top {}, snippets): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {empty} found nothing",
+        micros.len(),
+        bench.limit,
+        at(0.50),
+        at(0.99),
+        at(1.0)
+    );
+    Ok(())
+}
+
+/// The `search string cleaned` column of a CSV (quoted fields allowed), one
+/// query per row, empty ones dropped.
+fn read_query_mix(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rows = csv_rows(text.trim_start_matches('\u{feff}'));
+    let header = rows
+        .next()
+        .with_context(|| format!("{}: empty", path.display()))?;
+    let column = header
+        .iter()
+        .position(|h| h == "search string cleaned")
+        .with_context(|| format!("{}: no `search string cleaned` column", path.display()))?;
+    let queries: Vec<String> = rows
+        .filter_map(|row| row.get(column).cloned())
+        .filter(|q| !q.trim().is_empty())
+        .collect();
+    if queries.is_empty() {
+        bail!("{}: no queries", path.display());
+    }
+    Ok(queries)
+}
+
+/// Rows of RFC 4180 CSV: fields split on commas, `"quoted, fields"` with
+/// `""` for a quote, rows on line breaks outside quotes.
+fn csv_rows(text: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+    let mut chars = text.chars().peekable();
+    std::iter::from_fn(move || {
+        chars.peek()?;
+        let mut row = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                ('"', true) => quoted = false,
+                ('"', false) if field.is_empty() => quoted = true,
+                (',', false) => row.push(std::mem::take(&mut field)),
+                ('\n', false) => break,
+                ('\r', false) => {}
+                (c, _) => field.push(c),
+            }
+        }
+        row.push(field);
+        Some(row)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_handle_quotes() {
+        let rows: Vec<Vec<String>> = csv_rows("a,b\n\"x, y\",\"say \"\"hi\"\"\"\r\n,z\n").collect();
+        assert_eq!(
+            rows,
+            [
+                vec!["a".to_string(), "b".into()],
+                vec!["x, y".into(), "say \"hi\"".into()],
+                vec!["".into(), "z".into()],
+            ]
+        );
+    }
+}

@@ -36,6 +36,41 @@ pub enum Command {
     Bench(BenchArgs),
     /// Manage accounts.
     User(UserArgs),
+    /// Search the catalog from the command line (the site's search).
+    Search(SearchArgs),
+    /// Rebuild the search index from the database.
+    Reindex,
+    /// Embed one text with the semantic-search model and print the first
+    /// dimensions (checks the model is installed and runs).
+    Embed(EmbedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// The text to embed.
+    #[arg(long)]
+    pub text: String,
+    /// Model directory (default: `model` in the data directory); fill it
+    /// once with `scripts/fetch-model DIR`.
+    #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to search for: words, "phrases", -excluded, ti: au: abs: cat:
+    /// (a query starting with `-` goes after `--`).
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Results to print.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Order: relevance, date or upvotes.
+    #[arg(long, default_value = "relevance")]
+    pub sort: String,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +196,18 @@ pub enum BenchWhat {
         /// Keep the generated file and database here instead of a temp dir.
         #[arg(long)]
         workdir: Option<PathBuf>,
+    },
+    /// Keyword search latency over the real HF catalog and a real query mix.
+    Search {
+        /// Folder of HF daily_papers JSON files (the catalog).
+        #[arg(long, default_value = "../shared/data/hf-daily-papers")]
+        catalog: PathBuf,
+        /// CSV with a `search string cleaned` column (the query mix).
+        #[arg(long, default_value = "../shared/data/search-queries/popular.csv")]
+        queries: PathBuf,
+        /// Results per query.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
     },
     /// Write a generated Kaggle JSON lines file (the bench's input) and exit.
     #[command(hide = true)]

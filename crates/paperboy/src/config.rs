@@ -198,6 +198,12 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("paperboy.db")
     }
+
+    /// The keyword search index: derived data, rebuilt from the database
+    /// when missing or of another format.
+    pub fn keyword_index_path(&self) -> PathBuf {
+        self.data_dir.join("index").join("keyword")
+    }
 }
 
 #[cfg(test)]

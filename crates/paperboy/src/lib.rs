@@ -5,8 +5,10 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod embed;
 pub mod import;
 pub mod progress;
+pub mod search;
 pub mod sync;
 
 use std::io::IsTerminal;
@@ -47,7 +49,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             overrides.addr.clone_from(&args.addr);
             overrides.base_url.clone_from(&args.base_url);
         }
-        Command::Stats(_) | Command::Bench(_) | Command::User(_) => {}
+        Command::Stats(_)
+        | Command::Bench(_)
+        | Command::User(_)
+        | Command::Search(_)
+        | Command::Reindex
+        | Command::Embed(_) => {}
     }
     let config = Config::build(file, overrides)?;
 
@@ -117,6 +124,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sync::run(&store, &config, args.source)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Search(args) => {
+            let store = open_store(&config)?;
+            search::search(&store, &config, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let store = open_store(&config)?;
+            search::reindex(&store, &config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Embed(args) => {
+            let model_dir = args.model.unwrap_or_else(|| config.data_dir.join("model"));
+            embed::print_embedding(&model_dir, &args.text)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats(args) => {
             let store = open_store(&config)?;
             let stats = store.stats()?;
@@ -155,6 +177,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         workdir,
                     })?;
                 }
+                BenchWhat::Search {
+                    catalog,
+                    queries,
+                    limit,
+                } => {
+                    bench::bench_search(bench::SearchBench {
+                        catalog,
+                        queries,
+                        limit,
+                    })?;
+                }
                 BenchWhat::GenerateKaggle { lines, sample, out } => {
                     bench::generate_kaggle(&sample, lines, &out)?;
                 }
@@ -173,6 +206,10 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         site_name: config.web.site_name.clone(),
         ..paperboy_web::WebConfig::default()
     };
+    // Opening is quick; catching up runs in the background (see
+    // paperboy_web::search), so the site and keyword search answer at once.
+    let index = search::open_index(config)?;
+    let state = paperboy_web::AppState::new(store, web).with_search(index);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -183,7 +220,7 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "serving");
         println!("Paperboy is serving on http://{addr}/ (ctrl-c stops it)");
-        paperboy_web::serve(listener, paperboy_web::AppState::new(store, web))
+        paperboy_web::serve(listener, state)
             .await
             .context("the web server failed")
     })

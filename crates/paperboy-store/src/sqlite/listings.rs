@@ -69,50 +69,93 @@ impl Listings for SqliteStore {
         // One snapshot for the paper and its entries, even while a batch
         // commits between the two statements.
         let tx = conn.unchecked_transaction().map_err(err)?;
-        let found = {
-            let mut stmt = tx
-                .prepare_cached(rows::SELECT_PAPER_WITH_COUNTS)
-                .map_err(err)?;
-            let mut found = stmt.query([id.as_str()]).map_err(err)?;
-            match found.next().map_err(err)? {
-                Some(row) => {
-                    let paper = paper_from_row(row, 0)?;
-                    let user_upvotes =
-                        user_count(row, PAPER_COLUMN_COUNT, &paper.id, "user_upvotes")?;
-                    let user_comments =
-                        user_count(row, PAPER_COLUMN_COUNT + 1, &paper.id, "user_comments")?;
-                    Some((paper, user_upvotes, user_comments))
-                }
-                None => None,
-            }
-        };
-        let Some((paper, user_upvotes, user_comments)) = found else {
-            return Ok(None);
-        };
-        let entries = {
-            let mut stmt = tx
-                .prepare_cached(rows::SELECT_ENTRIES_OF_PAPER)
-                .map_err(err)?;
-            let mut found = stmt.query([id.as_str()]).map_err(err)?;
-            let mut entries = Vec::new();
-            while let Some(row) = found.next().map_err(err)? {
-                entries.push(entry_from_row(row)?);
-            }
-            entries
-        };
+        let page = read_paper_page(&tx, id.as_str())?;
         tx.finish().map_err(err)?;
-        let source_comments = entries.first().and_then(|entry| entry.num_comments);
-        Ok(Some(PaperPage {
-            upvotes: paper
-                .community
-                .upvotes
-                .unwrap_or(0)
-                .saturating_add(user_upvotes),
-            comments: source_comments.unwrap_or(0).saturating_add(user_comments),
-            paper,
-            entries,
-        }))
+        Ok(page)
     }
+}
+
+impl SqliteStore {
+    /// See [`crate::Store::papers_changed_since`].
+    pub(super) fn read_papers_changed_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, PaperPage)>, StoreError> {
+        let err = |e| StoreError::database("list changed papers", e);
+        let conn = self.reader();
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        let changed: Vec<(String, i64)> = {
+            let mut stmt = tx
+                .prepare_cached("SELECT id, seq FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .map_err(err)?;
+            let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            stmt.query_map((seq, limit), |row| Ok((row.get(0)?, row.get(1)?)))
+                .and_then(|rows| rows.collect::<Result<_, _>>())
+                .map_err(err)?
+        };
+        let mut out = Vec::with_capacity(changed.len());
+        for (id, seq) in changed {
+            let seq = u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+                paper_id: id.clone(),
+                field: "papers.seq",
+                message: format!("{seq} is negative"),
+            })?;
+            if let Some(page) = read_paper_page(&tx, &id)? {
+                out.push((seq, page));
+            }
+        }
+        tx.finish().map_err(err)?;
+        Ok(out)
+    }
+}
+
+/// A paper with its entries and totals, `None` when unknown. The caller
+/// holds a transaction so both statements read one snapshot.
+fn read_paper_page(conn: &Connection, id: &str) -> Result<Option<PaperPage>, StoreError> {
+    let err = |e| StoreError::database("read a paper page", e);
+    let found = {
+        let mut stmt = conn
+            .prepare_cached(rows::SELECT_PAPER_WITH_COUNTS)
+            .map_err(err)?;
+        let mut found = stmt.query([id]).map_err(err)?;
+        match found.next().map_err(err)? {
+            Some(row) => {
+                let paper = paper_from_row(row, 0)?;
+                let user_upvotes = user_count(row, PAPER_COLUMN_COUNT, &paper.id, "user_upvotes")?;
+                let user_comments =
+                    user_count(row, PAPER_COLUMN_COUNT + 1, &paper.id, "user_comments")?;
+                Some((paper, user_upvotes, user_comments))
+            }
+            None => None,
+        }
+    };
+    let Some((paper, user_upvotes, user_comments)) = found else {
+        return Ok(None);
+    };
+    let entries = {
+        let mut stmt = conn
+            .prepare_cached(rows::SELECT_ENTRIES_OF_PAPER)
+            .map_err(err)?;
+        let mut found = stmt.query([id]).map_err(err)?;
+        let mut entries = Vec::new();
+        while let Some(row) = found.next().map_err(err)? {
+            entries.push(entry_from_row(row)?);
+        }
+        entries
+    };
+    let source_comments = entries.first().and_then(|entry| entry.num_comments);
+    Ok(Some(PaperPage {
+        upvotes: paper
+            .community
+            .upvotes
+            .unwrap_or(0)
+            .saturating_add(user_upvotes),
+        comments: source_comments.unwrap_or(0).saturating_add(user_comments),
+        paper,
+        entries,
+    }))
 }
 
 /// Reads a page of a listing (one statement).

@@ -10,6 +10,7 @@ use crate::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_site.sql"),
+    include_str!("migrations/0003_papers_seq.sql"),
 ];
 
 /// The schema version this code knows.

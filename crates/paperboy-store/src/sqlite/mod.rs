@@ -332,6 +332,14 @@ impl Store for SqliteStore {
             message: format!("{seq} is negative"),
         })
     }
+
+    fn papers_changed_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::PaperPage)>, StoreError> {
+        self.read_papers_changed_since(seq, limit)
+    }
 }
 
 /// `COUNT(*)` is never negative.

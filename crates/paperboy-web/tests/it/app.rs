@@ -141,8 +141,37 @@ impl TestApp {
         app
     }
 
+    /// Like [`TestApp::start`], with a keyword index (caught up before the
+    /// server starts, then by the refresher every second).
+    pub fn start_with_search(records: &[SourceRecord], now: DateTime<Utc>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("paperboy.db")).expect("open store"));
+        if !records.is_empty() {
+            store.upsert(records).expect("fixtures go in");
+        }
+        let index = paperboy_search::KeywordIndex::open(&dir.path().join("index/keyword"))
+            .expect("open the index");
+        index.catch_up(store.as_ref()).expect("index the fixtures");
+        let index = Arc::new(index);
+        let mut app = TestApp::serve_with(store.clone(), now, |state| state.with_search(index));
+        app.sqlite = Some(store);
+        app._dir = Some(dir);
+        app
+    }
+
     /// A server over any store, with the clock at `now`.
     pub fn serve(store: Arc<dyn Store>, now: DateTime<Utc>) -> TestApp {
+        TestApp::serve_with(store, now, |state| state)
+    }
+
+    /// Like [`TestApp::serve`], with the state changed by `configure` (a
+    /// search index) and the search refresher running.
+    pub fn serve_with(
+        store: Arc<dyn Store>,
+        now: DateTime<Utc>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -150,7 +179,7 @@ impl TestApp {
             base_url: "https://papers.example.org".into(),
             ..WebConfig::default()
         };
-        let mut state = AppState::new(store, config);
+        let mut state = configure(AppState::new(store, config));
         state.clock = Arc::new(move || now);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -159,6 +188,7 @@ impl TestApp {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
+                paperboy_web::search::spawn_refresher(&state);
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 axum::serve(listener, paperboy_web::router(state))
                     .with_graceful_shutdown(async {

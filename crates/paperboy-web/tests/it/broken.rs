@@ -45,6 +45,14 @@ impl Store for BrokenStore {
     fn change_seq(&self) -> Result<u64, StoreError> {
         fail()
     }
+
+    fn papers_changed_since(
+        &self,
+        _seq: u64,
+        _limit: usize,
+    ) -> Result<Vec<(u64, paperboy_store::PaperPage)>, StoreError> {
+        fail()
+    }
 }
 
 impl Listings for BrokenStore {

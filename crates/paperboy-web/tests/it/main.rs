@@ -11,5 +11,6 @@ mod ops;
 mod pages;
 mod participation;
 mod real_data;
+mod search;
 mod xml;
 mod xss;

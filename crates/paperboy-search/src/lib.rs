@@ -1,0 +1,36 @@
+//! Search over the catalog: the keyword (full-text) index now; the vector
+//! index and the fusion of both will sit beside it.
+//!
+//! Everything here is derived from the [`paperboy_store::Store`] and can be
+//! thrown away and rebuilt from it: indexes catch up through
+//! [`paperboy_store::Store::papers_changed_since`] and never write to the
+//! store. This crate never runs models (it will take query vectors) and knows
+//! nothing of HTTP: results are plain data (snippets as text plus highlighted
+//! ranges), for the caller to render and escape.
+
+pub mod keyword;
+pub mod query;
+
+use std::path::PathBuf;
+
+pub use keyword::{
+    DateField, KeywordIndex, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
+};
+
+/// What can go wrong while keeping or searching an index. None of it is the
+/// user's fault: queries never fail to parse.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the search index failed: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("the search index could not read the database: {0}")]
+    Store(#[from] paperboy_store::StoreError),
+    #[error("could not use the index directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the search index holds damaged data: {message}")]
+    Corrupt { message: String },
+}
