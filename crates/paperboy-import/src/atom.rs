@@ -6,7 +6,7 @@ use paperboy_core::{ArxivId, Paper, SourceRecord, looks_withdrawn};
 use crate::arxiv_fields::{categories, first_doi, one_line};
 use crate::json_fields::parse_time;
 use crate::text_ascii::{clean_line, normalize_abstract};
-use crate::xml_tree::{self, Element, LineIndex};
+use crate::xml_tree::{self, Element};
 use crate::{ImportError, Location, Parsed, Problem};
 
 const FORMAT: &str = "arXiv Atom feed";
@@ -27,20 +27,7 @@ pub struct AtomFeed {
 /// at its line; the API's error feed (an entry whose id is under
 /// `arxiv.org/api/errors`) is [`ImportError::ArxivApi`].
 pub fn parse_feed(bytes: &[u8]) -> Result<AtomFeed, ImportError> {
-    let src = xml_tree::decode(bytes);
-    let lines = LineIndex::new(&src);
-    let root = xml_tree::parse(&src).map_err(|e| ImportError::Malformed {
-        format: FORMAT,
-        location: Location::Line(lines.line(e.offset)),
-        message: e.message,
-    })?;
-    let Some(feed) = root.child("feed") else {
-        return Err(ImportError::Malformed {
-            format: FORMAT,
-            location: Location::Document,
-            message: "no <feed> element".into(),
-        });
-    };
+    let (feed, lines) = xml_tree::parse_document(bytes, FORMAT, "feed")?;
     let number = |name: &str| feed.child_text(name).and_then(|t| t.parse::<u64>().ok());
     let mut items = Vec::new();
     for entry in feed.children_named("entry") {

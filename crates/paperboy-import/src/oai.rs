@@ -14,7 +14,7 @@ use crate::arxiv_fields::{
 };
 use crate::json_fields::parse_time;
 use crate::text_ascii::{clean_line, normalize_abstract};
-use crate::xml_tree::{self, Element, LineIndex};
+use crate::xml_tree::{self, Element};
 use crate::{ImportError, Location, Parsed, Problem};
 
 const FORMAT: &str = "OAI-PMH response";
@@ -31,20 +31,7 @@ pub struct OaiPage {
 /// Parses one response body. An OAI `<error>` is `ImportError::Oai`, except
 /// `noRecordsMatch`, which is an empty page.
 pub fn parse_response(bytes: &[u8]) -> Result<OaiPage, ImportError> {
-    let src = xml_tree::decode(bytes);
-    let lines = LineIndex::new(&src);
-    let root = xml_tree::parse(&src).map_err(|e| ImportError::Malformed {
-        format: FORMAT,
-        location: Location::Line(lines.line(e.offset)),
-        message: e.message,
-    })?;
-    let Some(response) = root.child("OAI-PMH") else {
-        return Err(ImportError::Malformed {
-            format: FORMAT,
-            location: Location::Document,
-            message: "no <OAI-PMH> element".into(),
-        });
-    };
+    let (response, lines) = xml_tree::parse_document(bytes, FORMAT, "OAI-PMH")?;
     let empty = OaiPage {
         items: Vec::new(),
         resumption_token: None,

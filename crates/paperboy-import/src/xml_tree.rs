@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 
 use quick_xml::Reader;
+
+use crate::{ImportError, Location};
 use quick_xml::events::{BytesStart, Event};
 
 /// Deeper documents are refused: the tree's drop and the walks recurse.
@@ -178,6 +180,31 @@ fn append(stack: &mut [Element], text: &str) {
     if let Some(e) = stack.last_mut() {
         e.text.push_str(text);
     }
+}
+
+/// Parses a whole document whose top element must be `root`, returning that
+/// element and the line index for problem locations. `format` names the
+/// document in errors ("OAI-PMH response").
+pub fn parse_document(
+    bytes: &[u8],
+    format: &'static str,
+    root: &str,
+) -> Result<(Element, LineIndex), ImportError> {
+    let src = decode(bytes);
+    let lines = LineIndex::new(&src);
+    let mut document = parse(&src).map_err(|e| ImportError::Malformed {
+        format,
+        location: Location::Line(lines.line(e.offset)),
+        message: e.message,
+    })?;
+    let Some(top) = document.children.iter().position(|c| c.name == root) else {
+        return Err(ImportError::Malformed {
+            format,
+            location: Location::Document,
+            message: format!("no <{root}> element"),
+        });
+    };
+    Ok((document.children.swap_remove(top), lines))
 }
 
 /// 1-based line numbers of byte offsets.
