@@ -47,10 +47,12 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"))
         .with_batch_size(batch);
     let load_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let tokens: usize = texts
         .iter()
         .map(|t| model.token_ids(t).unwrap().len())
         .sum();
+    let tokenize_ms = started.elapsed().as_secs_f64() * 1e3 / texts.len() as f64;
 
     // Warm up (allocator, thread pool) on a few texts first.
     model.embed(&texts[..texts.len().min(8)]).unwrap();
@@ -59,7 +61,7 @@ fn main() {
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(vectors.len(), texts.len());
     println!(
-        "candle: {} abstracts ({:.0} tokens avg, max 256), batch {batch}, {} threads: {:.1} abstracts/s ({secs:.1} s; model load {load_s:.2} s)",
+        "rust: {} abstracts ({:.0} tokens avg, max 256), batch {batch}, {} threads: {:.1} abstracts/s ({secs:.1} s; model load {load_s:.2} s; tokenizing alone {tokenize_ms:.2} ms/abstract)",
         texts.len(),
         tokens as f64 / texts.len() as f64,
         candle_core::utils::get_num_threads(),

@@ -3,7 +3,8 @@
 //!
 //! [`MiniLm`] runs sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers,
 //! 384 dimensions, mean pooling, L2-normalised, at most 256 tokens) on the CPU
-//! with candle, from model files on disk whose SHA-256 it checks
+//! with its own BERT forward pass over candle's matrix products, from model
+//! files on disk whose SHA-256 it checks
 //! ([`model_files`]). [`FakeEmbedder`] is a small deterministic stand-in for
 //! tests elsewhere that must not need the model.
 //!
@@ -11,8 +12,10 @@
 //! nothing of indexes: it takes text and gives vectors. Documents are embedded
 //! as [`document_text`] (title + ". " + abstract); queries as they are typed.
 
+mod bert;
 mod error;
 mod fake;
+mod kernels;
 mod minilm;
 pub mod model_files;
 

@@ -20,6 +20,9 @@ mod sniff;
 mod text_ascii;
 mod xml_tree;
 
+/// What a JSON value is ("a number", "an array"…), for error messages.
+pub use json_fields::kind as json_kind;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read};

@@ -1,5 +1,6 @@
-//! Search over the catalog: the keyword (full-text) index now; the vector
-//! index and the fusion of both will sit beside it.
+//! Search over the catalog: the keyword (full-text) index ([`keyword`]), the
+//! vector index of embeddings ([`vector`], over the [`ann`] structure), and
+//! their fusion ([`hybrid`]).
 //!
 //! Everything here is derived from the [`paperboy_store::Store`] and can be
 //! thrown away and rebuilt from it: indexes catch up through
@@ -8,14 +9,19 @@
 //! nothing of HTTP: results are plain data (snippets as text plus highlighted
 //! ranges), for the caller to render and escape.
 
+pub mod ann;
+pub mod hybrid;
 pub mod keyword;
 pub mod query;
+pub mod vector;
 
 use std::path::PathBuf;
 
+pub use hybrid::{FusionParams, Hybrid, Method, QueryEncoder, SearchEngine};
 pub use keyword::{
-    DateField, KeywordIndex, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
+    DateField, KeywordIndex, Scored, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
 };
+pub use vector::VectorIndex;
 
 /// What can go wrong while keeping or searching an index. None of it is the
 /// user's fault: queries never fail to parse.
@@ -33,4 +39,8 @@ pub enum SearchError {
     },
     #[error("the search index holds damaged data: {message}")]
     Corrupt { message: String },
+    #[error(
+        "the search index {path} must be rebuilt, but another process writes it; stop that process (an older `paperboy serve`?) first"
+    )]
+    Locked { path: PathBuf },
 }

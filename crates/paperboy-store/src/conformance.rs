@@ -12,7 +12,9 @@ use paperboy_core::{
     Submitter, User, UserId,
 };
 
-use crate::{BatchOutcome, EntryQuery, ListOrder, Stats, Store, StoreError};
+use crate::{
+    BatchOutcome, EntryQuery, ListOrder, PaperVector, Stats, Store, StoreError, VectorStats,
+};
 
 /// Expands to one `#[test]` per conformance test, each on a fresh store made
 /// by `$make`: a closure returning a `Box<dyn Store>`, or any fixture that is
@@ -69,6 +71,9 @@ macro_rules! conformance_suite {
             submit_appends_a_known_paper_to_the_day,
             submit_refuses_a_listed_or_unknown_paper,
             participation_bumps_the_change_seq,
+            vectors_round_trip_and_follow_their_sequence,
+            bad_vectors_store_nothing,
+            texts_changed_since_carry_the_vector_hash,
         );
     };
     (@module $backend:ident, $make:expr; $($test:ident),* $(,)?) => {
@@ -1588,6 +1593,188 @@ pub fn participation_bumps_the_change_seq(store: &dyn Store) {
         .submit(&id("2403.00002"), day(5), &ada, at(5, 0, 0))
         .expect("submit");
     grows("a submission", last);
+}
+
+// ---------------------------------------------------------------------------
+// Vectors
+
+fn pv(s: &str, hash: &[u8], vector: &[f32]) -> PaperVector {
+    PaperVector {
+        id: id(s),
+        text_hash: hash.to_vec(),
+        vector: vector.to_vec(),
+    }
+}
+
+/// Vectors read back exactly, per model; replacing one moves it to the end
+/// of the vector sequence; the counts follow.
+pub fn vectors_round_trip_and_follow_their_sequence(store: &dyn Store) {
+    upsert(
+        store,
+        &[
+            arxiv_record("2403.00001", 1, "one"),
+            arxiv_record("2403.00002", 1, "two"),
+            arxiv_record("2403.00003", 1, "three"),
+        ],
+    );
+    assert_eq!(store.vector_seq().expect("seq"), 0);
+    assert_eq!(
+        store.vector_stats("m").expect("stats"),
+        VectorStats {
+            vectors: 0,
+            papers: 3
+        }
+    );
+    let a = pv("2403.00001", b"h1", &[0.6, 0.8, 0.0]);
+    let b = pv("2403.00002", b"h2", &[0.0, -1.0, 1.0e-30]);
+    store
+        .put_vectors("m", &[a.clone(), b.clone()])
+        .expect("put");
+    store
+        .put_vectors("other", &[pv("2403.00001", b"x", &[1.0])])
+        .expect("another model, another dimension");
+    assert_eq!(
+        store.paper_vector("m", &id("2403.00001")).expect("read"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.paper_vector("m", &id("2403.00003")).expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .paper_vector("other", &id("2403.00001"))
+            .expect("read")
+            .map(|v| v.vector),
+        Some(vec![1.0])
+    );
+    let listed = store.vectors_changed_since("m", 0, 10).expect("list");
+    assert_eq!(
+        listed.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        vec![a.clone(), b.clone()]
+    );
+    let seqs: Vec<u64> = listed.iter().map(|(s, _)| *s).collect();
+    assert!(seqs[0] < seqs[1], "{seqs:?}");
+    let last = store.vector_seq().expect("seq");
+    assert!(last >= seqs[1], "{last} vs {seqs:?}");
+
+    let a2 = pv("2403.00001", b"h1b", &[0.0, 0.0, 1.0]);
+    store
+        .put_vectors("m", std::slice::from_ref(&a2))
+        .expect("replace");
+    let newer = store.vectors_changed_since("m", seqs[1], 10).expect("list");
+    assert_eq!(newer.len(), 1, "only the replaced vector is newer");
+    assert_eq!(newer[0].1, a2);
+    assert!(store.vector_seq().expect("seq") > last);
+    assert_eq!(
+        store.vectors_changed_since("m", 0, 1).expect("limit").len(),
+        1
+    );
+    assert_eq!(
+        store.vector_stats("m").expect("stats"),
+        VectorStats {
+            vectors: 2,
+            papers: 3
+        }
+    );
+    assert_eq!(
+        store.change_seq().expect("seq"),
+        store.change_seq().expect("seq"),
+        "reading changes nothing"
+    );
+}
+
+/// A batch with an unknown paper or a vector of another length stores
+/// nothing at all.
+pub fn bad_vectors_store_nothing(store: &dyn Store) {
+    upsert(store, &[arxiv_record("2403.00001", 1, "one")]);
+    store
+        .put_vectors("m", &[pv("2403.00001", b"h", &[1.0, 0.0])])
+        .expect("put");
+    let before = store.vector_seq().expect("seq");
+    let err = store
+        .put_vectors(
+            "m",
+            &[
+                pv("2403.00001", b"h2", &[0.0, 1.0]),
+                pv("2403.09999", b"h", &[1.0, 0.0]),
+            ],
+        )
+        .expect_err("unknown paper");
+    assert!(matches!(err, StoreError::PaperNotFound { .. }), "{err:?}");
+    let err = store
+        .put_vectors("m", &[pv("2403.00001", b"h3", &[1.0, 0.0, 0.0])])
+        .expect_err("dimension");
+    assert!(
+        matches!(
+            err,
+            StoreError::VectorDimension {
+                expected: 2,
+                found: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.vector_seq().expect("seq"), before);
+    assert_eq!(
+        store
+            .paper_vector("m", &id("2403.00001"))
+            .expect("read")
+            .map(|v| v.text_hash),
+        Some(b"h".to_vec())
+    );
+}
+
+/// The embedding job's view: papers in change order with the hash of their
+/// stored vector, and an edited paper shows up again.
+pub fn texts_changed_since_carry_the_vector_hash(store: &dyn Store) {
+    let mut with_abstract = arxiv_record("2403.00001", 1, "one");
+    with_abstract.paper.biblio.abstract_text = "An abstract.".into();
+    upsert(
+        store,
+        &[with_abstract, arxiv_record("2403.00002", 1, "two")],
+    );
+    store
+        .put_vectors("m", &[pv("2403.00002", b"h2", &[1.0])])
+        .expect("put");
+    let texts = store.texts_changed_since("m", 0, 10).expect("texts");
+    let seen: Vec<(&str, &str, &str, Option<&[u8]>)> = texts
+        .iter()
+        .map(|t| {
+            (
+                t.id.as_str(),
+                t.title.as_str(),
+                t.abstract_text.as_str(),
+                t.vector_hash.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("2403.00001", "one", "An abstract.", None),
+            ("2403.00002", "two", "", Some(&b"h2"[..])),
+        ]
+    );
+    assert!(texts[0].seq < texts[1].seq);
+    assert!(
+        store
+            .texts_changed_since("m", texts[1].seq, 10)
+            .expect("texts")
+            .is_empty()
+    );
+    assert_eq!(
+        store.texts_changed_since("m", 0, 1).expect("limit").len(),
+        1
+    );
+    upsert(store, &[arxiv_record("2403.00002", 2, "two, revised")]);
+    let again = store
+        .texts_changed_since("m", texts[1].seq, 10)
+        .expect("texts");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].title, "two, revised");
+    assert_eq!(again[0].vector_hash.as_deref(), Some(&b"h2"[..]));
 }
 
 #[cfg(test)]

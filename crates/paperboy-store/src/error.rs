@@ -101,6 +101,17 @@ pub enum StoreError {
     /// The paper is on a daily list already.
     #[error("paper {id} is already on the list of {day}")]
     AlreadyListed { id: ArxivId, day: chrono::NaiveDate },
+
+    /// A vector whose length differs from the stored vectors of its model.
+    #[error(
+        "vector of paper {id} has {found} dimensions; the stored vectors of model {model:?} have {expected}"
+    )]
+    VectorDimension {
+        model: String,
+        id: ArxivId,
+        expected: usize,
+        found: usize,
+    },
 }
 
 impl StoreError {

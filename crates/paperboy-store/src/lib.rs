@@ -2,8 +2,9 @@
 //! one backend-neutral trait ([`Store`]); SQLite ([`SqliteStore`]) now,
 //! PostgreSQL later beside it, both held to one [`conformance`] suite.
 //!
-//! Everything else (search indexes, embeddings) is derived from what is stored
-//! here and catches up through [`Store::change_seq`]. The store applies the
+//! Everything else (search indexes) is derived from what is stored here and
+//! catches up through [`Store::change_seq`]; embedding vectors, costly to
+//! compute, are stored here too ([`Vectors`]). The store applies the
 //! merge rules of [`paperboy_core::merge`], so importing a record twice
 //! changes nothing.
 //!
@@ -15,6 +16,7 @@ pub mod conformance;
 mod error;
 mod site;
 mod sqlite;
+mod vectors;
 
 use std::ops::AddAssign;
 
@@ -27,12 +29,13 @@ pub use site::{
     UpvoteState,
 };
 pub use sqlite::SqliteStore;
+pub use vectors::{PaperText, PaperVector, VectorStats, Vectors, decode_vector, encode_vector};
 
 /// What Paperboy keeps: papers, their daily entries, harvest cursors.
 ///
 /// Object safe and shareable across threads (`Arc<dyn Store>`); every method
 /// takes `&self` and each write is one transaction, all or nothing.
-pub trait Store: Listings + Accounts + Participation + Send + Sync {
+pub trait Store: Listings + Accounts + Participation + Vectors + Send + Sync {
     /// Merges a batch of records into the store in one transaction: either
     /// every record is applied or (on error) none is.
     ///

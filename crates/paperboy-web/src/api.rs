@@ -4,6 +4,8 @@
 //!
 //! - `GET /api/daily_papers?date=&week=&month=&p=&limit=&sort=&submitter=`
 //! - `GET /api/papers/{id}`
+//! - `GET /api/papers/{id}/similar?limit=` (Paperboy's own: the paper
+//!   objects of `/api/papers/{id}` with a `similarity`)
 //! - `GET /api/openapi.json`, the hand-written OpenAPI document of every API
 //!   route (the write routes live in `participate.rs`).
 //!
@@ -18,11 +20,11 @@ use std::fmt;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use paperboy_core::{DailyEntry, Paper, Submitter};
+use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use paperboy_store::{EntryQuery, ListOrder, Listed, PaperPage, Store, StoreError};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
@@ -55,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/papers/{id}", get(paper))
         // Old-style ids carry a slash: /api/papers/hep-th/9901001.
         .route("/api/papers/{id}/{number}", get(old_style_paper))
+        .route("/api/papers/{id}/similar", get(similar))
+        .route("/api/papers/{id}/{number}/similar", get(old_style_similar))
         .route("/api/openapi.json", get(openapi))
 }
 
@@ -297,6 +301,106 @@ async fn old_style_paper(
     let Path((archive, number)) =
         id.map_err(|_| WebError::bad_request("bad_path", "This address is malformed."))?;
     paper_json(&state, &uri, &format!("{archive}/{number}")).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SimilarParams {
+    limit: Option<String>,
+}
+
+/// Default and largest `limit` of `/api/papers/{id}/similar`.
+const SIMILAR_DEFAULT: usize = 10;
+const SIMILAR_MAX: usize = 50;
+
+async fn similar(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<SimilarParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(raw) =
+        id.map_err(|_| WebError::bad_request("bad_path", "This address is malformed."))?;
+    similar_json(&state, &raw, params).await
+}
+
+async fn old_style_similar(
+    State(state): State<AppState>,
+    id: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<SimilarParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path((archive, number)) =
+        id.map_err(|_| WebError::bad_request("bad_path", "This address is malformed."))?;
+    similar_json(&state, &format!("{archive}/{number}"), params).await
+}
+
+/// `GET /api/papers/{id}/similar`: the papers nearest by meaning, each as
+/// `/api/papers/{id}` shows a paper plus its `similarity` (cosine, -1..1).
+async fn similar_json(
+    state: &AppState,
+    raw: &str,
+    params: Result<Query<SimilarParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(crate::browse::bad_query)?;
+    let limit = match non_empty(&params.limit) {
+        None => SIMILAR_DEFAULT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=SIMILAR_MAX).contains(l))
+            .ok_or_else(|| WebError::BadRequest {
+                code: "bad_limit",
+                message: format!(
+                    "limit={:?} is not a number from 1 to {SIMILAR_MAX}.",
+                    listing::shorten(raw)
+                ),
+                hint: None,
+            })?,
+    };
+    let id = match crate::browse::id_from_path(raw)? {
+        Ok(id) | Err(id) => id,
+    };
+    let wanted = id.clone();
+    if state
+        .read(move |store| store.paper(&wanted))
+        .await?
+        .is_none()
+    {
+        return Err(WebError::not_found(
+            "paper_not_found",
+            format!("Paper {id} is not in the catalog."),
+        )
+        .into());
+    }
+    let Some(hits) = crate::browse::similar_papers(state, &id, limit).await? else {
+        let body = serde_json::json!({
+            "error": "similar_unavailable",
+            "message": "This server has no embedding model, so it cannot find similar papers.",
+        });
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response());
+    };
+    let ids: Vec<(ArxivId, f32)> = hits.into_iter().map(|h| (h.id, h.score)).collect();
+    let pages = state
+        .read(move |store| {
+            let mut pages = Vec::with_capacity(ids.len());
+            for (id, score) in ids {
+                if let Some(page) = store.paper_page(&id)? {
+                    pages.push((page, score));
+                }
+            }
+            Ok(pages)
+        })
+        .await?;
+    let items: Vec<serde_json::Value> = pages
+        .iter()
+        .map(|(page, score)| {
+            let paper = PaperJson::new(&page.paper, page.upvotes, page.entries.first());
+            let mut value = serde_json::to_value(&paper).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("similarity".into(), serde_json::json!(score));
+            }
+            value
+        })
+        .collect();
+    Ok(axum::Json(items).into_response())
 }
 
 async fn paper_json(state: &AppState, uri: &Uri, raw: &str) -> Result<Response, ApiError> {

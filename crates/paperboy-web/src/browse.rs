@@ -19,6 +19,7 @@ use chrono::{Days, NaiveDate};
 use maud::{Markup, html};
 use paperboy_core::trending::{self, TrendingScore};
 use paperboy_core::{ArxivId, Comment, Paper, UserId};
+use paperboy_search::SearchHit;
 use paperboy_store::{EntryQuery, ListOrder, Listed, PaperPage, Store, StoreError};
 use serde::Deserialize;
 
@@ -701,10 +702,57 @@ async fn render_paper_page(
         )
         .into());
     };
-    Ok(render_paper(viewer, &view))
+    let similar = similar_papers(state, &id, SIMILAR_ON_PAGE).await?;
+    Ok(render_paper(viewer, &view, similar.as_deref()))
 }
 
-fn render_paper(viewer: &Viewer, view: &PaperView) -> Markup {
+/// Similar papers shown on a paper's page.
+const SIMILAR_ON_PAGE: usize = 8;
+
+/// The papers most similar to `id` by meaning, best first; `None` when this
+/// server has no vector index (no embedding model).
+pub(crate) async fn similar_papers(
+    state: &AppState,
+    id: &ArxivId,
+    k: usize,
+) -> Result<Option<Vec<SearchHit>>, WebError> {
+    let Some(engine) = state.search.clone().filter(|e| e.vectors.is_some()) else {
+        return Ok(None);
+    };
+    let id = id.clone();
+    let hits = tokio::task::spawn_blocking(move || engine.similar(&id, k))
+        .await?
+        .map_err(crate::search::search_error)?;
+    Ok(Some(hits))
+}
+
+fn similar_section(similar: Option<&[SearchHit]>) -> Markup {
+    html! {
+        section #similar aria-labelledby="similar-heading" {
+            h2 #similar-heading { "Similar papers" }
+            @match similar {
+                None => p.muted { "Similar papers need the embedding model, which this server does not have." },
+                Some([]) => p.muted { "None yet: this paper's text has not been embedded yet. Try again in a few minutes." },
+                Some(hits) => ol.similar-list {
+                    @for hit in hits {
+                        li {
+                            a href=(layout::paper_path(&hit.id)) { (hit.title) }
+                            br;
+                            span.muted {
+                                (layout::authors_count(hit.authors))
+                                @if let Some(day) = hit.date { " · " (layout::day_label(day)) }
+                                " · " (layout::count_label(hit.upvotes, "upvote", "upvotes"))
+                                " · similarity " (format!("{:.2}", hit.score))
+                            }
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+fn render_paper(viewer: &Viewer, view: &PaperView, similar: Option<&[SearchHit]>) -> Markup {
     let paper: &Paper = &view.page.paper;
     let b = &paper.biblio;
     let c = &paper.community;
@@ -813,10 +861,7 @@ fn render_paper(viewer: &Viewer, view: &PaperView) -> Markup {
                 }
             }
             (crate::participate::comment_section(viewer, &paper.id, &view.comments))
-            section #similar aria-labelledby="similar-heading" {
-                h2 #similar-heading { "Similar papers" }
-                p.muted { "Not available yet." }
-            }
+            (similar_section(similar))
         }
     };
     layout::page(title, viewer, body)

@@ -75,8 +75,9 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     /// Finished responses of the hot read routes.
     pub cache: Arc<cache::ResponseCache>,
-    /// The keyword index; `None` serves search pages as unavailable.
-    pub search: Option<Arc<paperboy_search::KeywordIndex>>,
+    /// The search indexes (keyword, and vectors when the embedding model is
+    /// installed); `None` serves search pages as unavailable.
+    pub search: Option<Arc<paperboy_search::SearchEngine>>,
 }
 
 impl AppState {
@@ -92,10 +93,10 @@ impl AppState {
         }
     }
 
-    /// This state with a keyword index to search; [`serve`] keeps it caught
-    /// up with the store (see [`search::spawn_refresher`]).
-    pub fn with_search(mut self, index: Arc<paperboy_search::KeywordIndex>) -> AppState {
-        self.search = Some(index);
+    /// This state with search indexes; [`serve`] keeps them caught up with
+    /// the store (see [`search::spawn_refresher`]).
+    pub fn with_search(mut self, engine: Arc<paperboy_search::SearchEngine>) -> AppState {
+        self.search = Some(engine);
         self
     }
 

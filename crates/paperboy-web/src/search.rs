@@ -20,7 +20,7 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use paperboy_search::{
-    DateField, SearchError, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
+    DateField, Method, SearchError, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
 };
 use paperboy_store::{Listed, PaperPage};
 use serde::Deserialize;
@@ -38,8 +38,12 @@ pub const PAGE_SIZE: usize = 20;
 /// Entries of `/feeds/search.atom`.
 const FEED_ENTRIES: usize = 30;
 
-/// How often the index catches up with the store.
+/// How often the indexes catch up with the store.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// How often a changed vector index is saved to disk (so that a restart
+/// need not rebuild it from the database).
+const SAVE_VECTORS_EVERY: Duration = Duration::from_secs(300);
 
 /// The deepest page served (deeper pages of a search are noise).
 const MAX_PAGE: usize = 500;
@@ -51,28 +55,42 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/search.atom", get(search_feed))
 }
 
-/// Catches the index up with the store now, then every [`REFRESH_EVERY`],
-/// on the blocking pool, for as long as the runtime runs. Nothing to do
-/// without an index. Must be called inside a tokio runtime.
+/// Catches the indexes up with the store now, then every [`REFRESH_EVERY`],
+/// on the blocking pool, for as long as the runtime runs, saving a changed
+/// vector index every [`SAVE_VECTORS_EVERY`]. Nothing to do without an
+/// index. Must be called inside a tokio runtime.
 pub fn spawn_refresher(state: &AppState) {
-    let Some(index) = state.search.clone() else {
+    let Some(engine) = state.search.clone() else {
         return;
     };
     let store = Arc::clone(&state.store);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(REFRESH_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut saved = std::time::Instant::now();
         loop {
             ticks.tick().await;
-            let index = Arc::clone(&index);
+            let engine = Arc::clone(&engine);
             let store = Arc::clone(&store);
             let started = std::time::Instant::now();
-            match tokio::task::spawn_blocking(move || index.catch_up(store.as_ref())).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(papers)) => tracing::info!(
+            let save = saved.elapsed() >= SAVE_VECTORS_EVERY;
+            let work = move || -> Result<(u64, u64), SearchError> {
+                let applied = engine.catch_up(store.as_ref())?;
+                if save && let Some(vectors) = engine.vectors.as_ref().filter(|v| v.is_dirty()) {
+                    vectors.save()?;
+                }
+                Ok(applied)
+            };
+            if save {
+                saved = std::time::Instant::now();
+            }
+            match tokio::task::spawn_blocking(work).await {
+                Ok(Ok((0, 0))) => {}
+                Ok(Ok((papers, vectors))) => tracing::info!(
                     papers,
+                    vectors,
                     duration_ms = started.elapsed().as_millis() as u64,
-                    "search index caught up"
+                    "search indexes caught up"
                 ),
                 Ok(Err(error)) => tracing::error!(%error, "search index catch-up failed"),
                 Err(error) => tracing::error!(%error, "search index catch-up panicked"),
@@ -92,11 +110,14 @@ struct SearchParams {
     date: Option<String>,
     min_upvotes: Option<String>,
     limit: Option<String>,
+    /// `hybrid` (default), `keyword` or `vector`.
+    mode: Option<String>,
 }
 
 /// The parameters of a search as the index takes them, plus the page.
 struct Parsed {
     request: SearchRequest,
+    method: Method,
     page: usize,
 }
 
@@ -154,6 +175,15 @@ impl Parsed {
                 })
             })
             .transpose()?;
+        let method = match non_empty(&params.mode) {
+            None => Method::Hybrid,
+            Some(raw) => raw.parse::<Method>().map_err(|_| {
+                bad(
+                    "bad_mode",
+                    format!("`mode` is hybrid, keyword or vector, not {raw:?}."),
+                )
+            })?,
+        };
         let page = non_empty(&params.p)
             .map(|raw| {
                 raw.parse::<usize>()
@@ -179,6 +209,7 @@ impl Parsed {
                 offset: (page - 1) * page_size,
                 limit: page_size,
             },
+            method,
             page,
         })
     }
@@ -191,13 +222,17 @@ struct Found {
 }
 
 /// Runs the search and reads the papers it found, on the blocking pool.
-async fn run(state: &AppState, request: SearchRequest) -> Result<Option<Found>, WebError> {
-    let Some(index) = state.search.clone() else {
+async fn run(
+    state: &AppState,
+    request: SearchRequest,
+    method: Method,
+) -> Result<Option<Found>, WebError> {
+    let Some(engine) = state.search.clone() else {
         return Ok(None);
     };
     let store = Arc::clone(&state.store);
     let found = tokio::task::spawn_blocking(move || -> Result<Found, WebError> {
-        let results = index.search(&request).map_err(search_error)?;
+        let results = engine.search(&request, method).map_err(search_error)?;
         let mut pages = Vec::with_capacity(results.hits.len());
         for hit in &results.hits {
             // A paper the index still has but the store lost is skipped.
@@ -211,7 +246,7 @@ async fn run(state: &AppState, request: SearchRequest) -> Result<Option<Found>, 
     Ok(Some(found))
 }
 
-fn search_error(err: SearchError) -> WebError {
+pub(crate) fn search_error(err: SearchError) -> WebError {
     match err {
         SearchError::Store(store) => store.into(),
         other => WebError::Internal(format!("search failed: {other}")),
@@ -237,12 +272,12 @@ async fn search_page(
         || parsed.request.to.is_some()
         || parsed.request.min_upvotes.is_some();
     let found = if has_query || has_filters {
-        match run(&state, parsed.request.clone()).await? {
+        match run(&state, parsed.request.clone(), parsed.method).await? {
             Some(found) => Some(found),
             None => {
                 let body = html! {
                     h1 { "Search" }
-                    (search_form(&params))
+                    (search_form(&params, false))
                     p.notice { (unavailable_message()) }
                 };
                 let page = layout::page("Search", &viewer, body);
@@ -259,7 +294,7 @@ async fn search_page(
     };
     let body = html! {
         h1 { "Search" }
-        (search_form(&params))
+        (search_form(&params, state.search.as_ref().is_some_and(|s| s.semantic_ready())))
         @match &found {
             None => (syntax_help()),
             Some(found) if found.results.total == 0 => (no_results(&typed, has_filters)),
@@ -269,10 +304,12 @@ async fn search_page(
     Ok(layout::page(&title, &viewer, body).into_response())
 }
 
-/// The search form, keeping what was asked.
-fn search_form(params: &SearchParams) -> Markup {
+/// The search form, keeping what was asked; the choice between words and
+/// meaning only when search by meaning is possible.
+fn search_form(params: &SearchParams, semantic: bool) -> Markup {
     let q = params.q.as_deref().unwrap_or_default();
     let sort = non_empty(&params.sort).unwrap_or("relevance");
+    let mode = non_empty(&params.mode).unwrap_or("hybrid");
     let date = non_empty(&params.date).unwrap_or("curation");
     let option = |value: &str, label: &str, current: &str| {
         html! { option value=(value) selected[value == current] { (label) } }
@@ -287,8 +324,18 @@ fn search_form(params: &SearchParams) -> Markup {
                 " "
                 button type="submit" { "Search" }
             }
-            details open[non_empty(&params.from).is_some() || non_empty(&params.to).is_some() || non_empty(&params.min_upvotes).is_some() || sort != "relevance"] {
+            details open[non_empty(&params.from).is_some() || non_empty(&params.to).is_some() || non_empty(&params.min_upvotes).is_some() || sort != "relevance" || mode != "hybrid"] {
                 summary { "Filters and order" }
+                @if semantic {
+                    p {
+                        label for="search-mode" { "Match " }
+                        select #search-mode name="mode" {
+                            (option("hybrid", "words and meaning", mode))
+                            (option("keyword", "words only", mode))
+                            (option("vector", "meaning only", mode))
+                        }
+                    }
+                }
                 p {
                     label for="search-sort" { "Order by " }
                     select #search-sort name="sort" {
@@ -326,6 +373,7 @@ fn syntax_help() -> Markup {
             h2 { "How to search" }
             ul {
                 li { "Words find papers with any of them in the title, abstract or authors; the best matches come first." }
+                li { "Longer questions in plain words also find papers by meaning, without the same words (unless " em { "Match" } " says words only)." }
                 li { code { "\"state space model\"" } ": the words together, in this order." }
                 li { code { "ti:mamba" } ", " code { "abs:diffusion" } ", " code { "au:hinton" } ", " code { "cat:cs.CL" } " (or " code { "cat:cs" } "): only that field." }
                 li { code { "-video" } ": leave out papers with the word." }
@@ -442,6 +490,7 @@ fn search_url(params: &SearchParams, page: usize) -> String {
         ("to", &params.to),
         ("date", &params.date),
         ("min_upvotes", &params.min_upvotes),
+        ("mode", &params.mode),
     ] {
         if let Some(value) = non_empty(value) {
             let _ = write!(url, "&{name}={}", encode(value));
@@ -499,7 +548,7 @@ async fn search_api(
         || parsed.request.to.is_some()
         || parsed.request.min_upvotes.is_some()
     {
-        match run(&state, parsed.request).await? {
+        match run(&state, parsed.request, parsed.method).await? {
             Some(found) => found.pages,
             None => {
                 let body = serde_json::json!({
@@ -538,7 +587,7 @@ async fn search_feed(
     } else {
         // Without an index the feed is empty rather than an error: feed
         // readers retry on their own schedule.
-        run(&state, parsed.request)
+        run(&state, parsed.request, parsed.method)
             .await?
             .map(|found| found.pages)
             .unwrap_or_default()

@@ -1,6 +1,9 @@
 //! `paperboy bench …`: prints measured figures. Targets live in
 //! docs/benchmarks.md, never in tests.
 
+pub mod quality;
+pub mod scale;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -40,16 +40,25 @@ pub enum Command {
     Search(SearchArgs),
     /// Rebuild the search index from the database.
     Reindex,
-    /// Embed one text with the semantic-search model and print the first
-    /// dimensions (checks the model is installed and runs).
+    /// Compute the semantic-search vectors of every paper that lacks one
+    /// (resumable; `serve` does it in the background too), or move vectors
+    /// between machines with --export / --import.
     Embed(EmbedArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
-    /// The text to embed.
-    #[arg(long)]
-    pub text: String,
+    /// Only embed this text and print the first dimensions (checks that the
+    /// model is installed and runs).
+    #[arg(long, conflicts_with_all = ["export", "import"])]
+    pub text: Option<String>,
+    /// Write every stored vector to FILE (for another machine's --import).
+    #[arg(long, value_name = "FILE", conflicts_with = "import")]
+    pub export: Option<PathBuf>,
+    /// Store the vectors of an --export FILE whose papers are here with the
+    /// same text; the rest is left to the embedding job.
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<PathBuf>,
     /// Model directory (default: `model` in the data directory); fill it
     /// once with `scripts/fetch-model DIR`.
     #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
@@ -71,6 +80,12 @@ pub struct SearchArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Relevance by hybrid (words and meaning), keyword or vector.
+    #[arg(long, default_value = "hybrid")]
+    pub mode: String,
+    /// Model directory (default: `model` in the data directory).
+    #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +96,11 @@ pub struct ServeArgs {
     /// Public URL of the site (for feeds and links), e.g. https://papers.example.org.
     #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+    /// Embedding model directory (default: `model` in the data directory).
+    /// With the model, search also finds papers by meaning, paper pages show
+    /// similar papers, and new papers are embedded in the background.
+    #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -197,9 +217,13 @@ pub enum BenchWhat {
         #[arg(long)]
         workdir: Option<PathBuf>,
     },
-    /// Keyword search latency over the real HF catalog and a real query mix.
+    /// Search latency over a real query mix: keyword search over the real HF
+    /// catalog, or with --papers N keyword, vector and hybrid search over a
+    /// generated catalog of N papers (synthetic vectors, real query
+    /// embedding), with memory.
     Search {
-        /// Folder of HF daily_papers JSON files (the catalog).
+        /// Folder of HF daily_papers JSON files (the catalog, or the material
+        /// of the generated one).
         #[arg(long, default_value = "../shared/data/hf-daily-papers")]
         catalog: PathBuf,
         /// CSV with a `search string cleaned` column (the query mix).
@@ -208,6 +232,51 @@ pub enum BenchWhat {
         /// Results per query.
         #[arg(long, default_value_t = 10)]
         limit: usize,
+        /// Generate a catalog of this many papers (e.g. 1000000).
+        #[arg(long)]
+        papers: Option<usize>,
+        /// Queries of the mix to time (with --papers).
+        #[arg(long, default_value_t = 2000)]
+        max_queries: usize,
+        /// Keep the generated catalog here and reuse it next time (with --papers).
+        #[arg(long)]
+        workdir: Option<PathBuf>,
+        /// Embedding model directory, to embed queries (with --papers).
+        #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+        model: Option<PathBuf>,
+    },
+    /// Search quality on a BEIR-layout data set (corpus.jsonl, queries.jsonl,
+    /// qrels/SPLIT.tsv): nDCG@10, Recall@100 and MRR@10 of keyword, vector
+    /// and hybrid search, with the real embedding model.
+    Quality {
+        /// The data set folder, e.g. ../shared/data/scifact.
+        dir: PathBuf,
+        /// Which qrels/SPLIT.tsv to score (default: test, else the first).
+        #[arg(long)]
+        split: Option<String>,
+        /// Embedding model directory.
+        #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Reuse the corpus's vectors from FILE when it exists, and save
+        /// them there after embedding (an `embed --export` file).
+        #[arg(long, value_name = "FILE")]
+        vectors: Option<PathBuf>,
+        /// Also print hybrid search at fixed dense weights 0.0 .. 1.0.
+        #[arg(long)]
+        sweep: bool,
+    },
+    /// Write a BEIR-layout set of short known-item queries (rare title words,
+    /// the method's name, abstract terms) made from HF daily_papers files,
+    /// for `bench quality`.
+    KnownItems {
+        /// The folder to write (corpus.jsonl, queries.jsonl, qrels/test.tsv).
+        out: PathBuf,
+        /// Folder of HF daily_papers JSON files.
+        #[arg(long, default_value = "../shared/data/hf-daily-papers")]
+        catalog: PathBuf,
+        /// How many queries to write.
+        #[arg(long, default_value_t = 500)]
+        max_queries: usize,
     },
     /// Write a generated Kaggle JSON lines file (the bench's input) and exit.
     #[command(hide = true)]

@@ -199,6 +199,17 @@ impl Config {
         self.data_dir.join("paperboy.db")
     }
 
+    /// The embedding model's files (`scripts/fetch-model DIR` fills it).
+    pub fn model_dir(&self) -> PathBuf {
+        self.data_dir.join("model")
+    }
+
+    /// The vector index: derived from the stored vectors, rebuilt when
+    /// missing or of another format.
+    pub fn vector_index_path(&self) -> PathBuf {
+        self.data_dir.join("index").join("vectors")
+    }
+
     /// The keyword search index: derived data, rebuilt from the database
     /// when missing or of another format.
     pub fn keyword_index_path(&self) -> PathBuf {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod embed;
 pub mod import;
 pub mod progress;
+pub mod quality;
 pub mod search;
 pub mod sync;
 
@@ -59,8 +60,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::build(file, overrides)?;
 
     match cli.command {
-        Command::Serve(_) => {
-            serve(&config)?;
+        Command::Serve(args) => {
+            let model_dir = args.model.clone().unwrap_or_else(|| config.model_dir());
+            serve(&config, &model_dir)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(args) => {
@@ -135,8 +137,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Embed(args) => {
-            let model_dir = args.model.unwrap_or_else(|| config.data_dir.join("model"));
-            embed::print_embedding(&model_dir, &args.text)?;
+            let model_dir = args.model.unwrap_or_else(|| config.model_dir());
+            if let Some(text) = &args.text {
+                embed::print_embedding(&model_dir, text)?;
+            } else if let Some(path) = &args.export {
+                let store = open_store(&config)?;
+                let n = embed::export_vectors(&store, path)?;
+                println!("exported {n} vectors to {}", path.display());
+            } else if let Some(path) = &args.import {
+                let store = open_store(&config)?;
+                let outcome = embed::import_vectors(&store, path)?;
+                println!(
+                    "stored {} vectors; skipped {} of papers not here and {} made for another text",
+                    outcome.stored, outcome.unknown, outcome.stale
+                );
+            } else {
+                let store = open_store(&config)?;
+                embed::embed_catalog(&store, &model_dir)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats(args) => {
@@ -181,12 +199,57 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     catalog,
                     queries,
                     limit,
+                    papers: Some(papers),
+                    max_queries,
+                    workdir,
+                    model,
+                } => {
+                    bench::scale::bench_scale(bench::scale::ScaleBench {
+                        papers,
+                        catalog,
+                        queries,
+                        max_queries,
+                        limit,
+                        workdir,
+                        model_dir: model.unwrap_or_else(|| config.model_dir()),
+                    })?;
+                }
+                BenchWhat::Search {
+                    catalog,
+                    queries,
+                    limit,
+                    papers: None,
+                    ..
                 } => {
                     bench::bench_search(bench::SearchBench {
                         catalog,
                         queries,
                         limit,
                     })?;
+                }
+                BenchWhat::Quality {
+                    dir,
+                    split,
+                    model,
+                    vectors,
+                    sweep,
+                } => {
+                    bench::quality::bench_quality(bench::quality::QualityBench {
+                        dir,
+                        split,
+                        model_dir: model.unwrap_or_else(|| config.model_dir()),
+                        vectors,
+                        sweep,
+                    })?;
+                }
+                BenchWhat::KnownItems {
+                    out,
+                    catalog,
+                    max_queries,
+                } => {
+                    let summary =
+                        quality::known_items::write_known_item_set(&catalog, &out, max_queries)?;
+                    println!("{summary}");
                 }
                 BenchWhat::GenerateKaggle { lines, sample, out } => {
                     bench::generate_kaggle(&sample, lines, &out)?;
@@ -197,8 +260,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Runs the web server until ctrl-c.
-fn serve(config: &Config) -> anyhow::Result<()> {
+/// Runs the web server until ctrl-c (and, with the embedding model, the
+/// background embedding job).
+fn serve(config: &Config, model_dir: &std::path::Path) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(open_store(config)?);
     let web = paperboy_web::WebConfig {
         base_url: config.web.base_url.trim_end_matches('/').to_string(),
@@ -207,13 +271,19 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         ..paperboy_web::WebConfig::default()
     };
     // Opening is quick; catching up runs in the background (see
-    // paperboy_web::search), so the site and keyword search answer at once.
-    let index = search::open_index(config)?;
-    let state = paperboy_web::AppState::new(store, web).with_search(index);
+    // paperboy_web::search), so the site and keyword search answer at once,
+    // and search by meaning joins in as papers get embedded.
+    let (engine, embedder) = search::open_engine(config, model_dir)?;
+    if let Some(embedder) = embedder {
+        embed::spawn_background(Arc::clone(&store), embedder);
+    }
+    let engine = Arc::new(engine);
+    let state =
+        paperboy_web::AppState::new(Arc::clone(&store), web).with_search(Arc::clone(&engine));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&config.web.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.web.addr))?;
@@ -223,7 +293,14 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         paperboy_web::serve(listener, state)
             .await
             .context("the web server failed")
-    })
+    });
+    // Saved so that the next start need not rebuild it from the database.
+    if let Some(vectors) = engine.vectors.as_ref().filter(|v| v.is_dirty())
+        && let Err(error) = vectors.save()
+    {
+        tracing::warn!(%error, "cannot save the vector index; the next start rebuilds it");
+    }
+    served
 }
 
 /// The new account's password: `PAPERBOY_PASSWORD`, else one line of stdin.

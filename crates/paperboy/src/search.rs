@@ -1,11 +1,14 @@
-//! `paperboy search` and `paperboy reindex`: the site's keyword search from
-//! the command line, and a rebuild of the index from the database.
+//! `paperboy search` and `paperboy reindex`: the site's search from the
+//! command line, and a rebuild of the indexes from the database; and the
+//! search engine `serve` uses (keyword index, plus the vector index and the
+//! query encoder when the embedding model is installed).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use paperboy_search::{KeywordIndex, SearchRequest, SortBy};
+use paperboy_embed::{Embedder, MINILM_DIM};
+use paperboy_search::{KeywordIndex, Method, SearchEngine, SearchRequest, SortBy, VectorIndex};
 use paperboy_store::Store;
 
 use crate::cli::SearchArgs;
@@ -20,7 +23,43 @@ pub fn open_index(config: &Config) -> anyhow::Result<Arc<KeywordIndex>> {
     Ok(Arc::new(index))
 }
 
-/// Catches the index up (when no server holds it) and prints the results.
+/// The search engine of the data directory: the keyword index, and when
+/// the model loads from `model_dir`, the vector index, the query encoder and
+/// the embedder itself (for the background embedding job). Nothing is
+/// caught up yet.
+pub fn open_engine(
+    config: &Config,
+    model_dir: &std::path::Path,
+) -> anyhow::Result<(SearchEngine, Option<Arc<dyn Embedder>>)> {
+    let keyword = open_index(config)?;
+    if !model_dir.join("config.json").exists() {
+        tracing::info!(
+            model = %model_dir.display(),
+            "no embedding model: keyword search only (install it with `scripts/fetch-model {}`)",
+            model_dir.display()
+        );
+        return Ok((SearchEngine::keyword_only(keyword), None));
+    }
+    let model: Arc<dyn Embedder> = Arc::new(crate::embed::load_model(model_dir)?);
+    let vectors = VectorIndex::open(&config.vector_index_path(), crate::embed::MODEL, MINILM_DIM)
+        .context("cannot open the vector index")?;
+    let encoder = Arc::clone(&model);
+    let engine = SearchEngine {
+        keyword,
+        vectors: Some(Arc::new(vectors)),
+        encoder: Some(Arc::new(move |text: &str| {
+            encoder
+                .embed(&[text])
+                .map_err(|error| tracing::warn!(%error, "cannot embed a query"))
+                .ok()
+                .and_then(|mut v| v.pop())
+        })),
+        params: paperboy_search::FusionParams::default(),
+    };
+    Ok((engine, Some(model)))
+}
+
+/// Catches the indexes up and prints the results.
 pub fn search(store: &dyn Store, config: &Config, args: &SearchArgs) -> anyhow::Result<()> {
     let sort = match args.sort.as_str() {
         "relevance" => SortBy::Relevance,
@@ -28,17 +67,19 @@ pub fn search(store: &dyn Store, config: &Config, args: &SearchArgs) -> anyhow::
         "upvotes" => SortBy::Upvotes,
         other => bail!("--sort is relevance, date or upvotes, not {other:?}"),
     };
-    let index = open_index(config)?;
-    index
+    let method: Method = args.mode.parse().map_err(anyhow::Error::msg)?;
+    let model_dir = args.model.clone().unwrap_or_else(|| config.model_dir());
+    let (engine, _) = open_engine(config, &model_dir)?;
+    engine
         .catch_up(store)
-        .context("cannot bring the search index up to date")?;
+        .context("cannot bring the search indexes up to date")?;
     let request = SearchRequest {
         query: args.query.join(" "),
         sort,
         limit: args.limit.max(1),
         ..SearchRequest::default()
     };
-    let results = index.search(&request).context("search failed")?;
+    let results = engine.search(&request, method).context("search failed")?;
     if args.json {
         for hit in &results.hits {
             let line = serde_json::json!({

@@ -2,6 +2,7 @@
 //! prefixes, phrases, exclusion, filters, sorts, snippets, catching up,
 //! rebuilding, bad input.
 
+mod hybrid;
 mod known_item;
 
 use std::sync::Arc;
@@ -101,7 +102,7 @@ pub fn record(
     }
 }
 
-fn papers() -> Vec<SourceRecord> {
+pub fn papers() -> Vec<SourceRecord> {
     vec![
         record(
             "2406.00001",
@@ -420,4 +421,27 @@ fn an_index_ahead_of_the_database_is_rebuilt() {
     f.index.catch_up(&other).expect("catch up");
     assert_eq!(f.index.len(), 1);
     assert_eq!(f.ids("attention"), ["2406.00001"]);
+}
+
+#[test]
+fn an_index_another_process_writes_is_never_deleted() {
+    let f = Fixture::with_papers();
+    let path = f.dir.path().join("keyword");
+    // Another version of Paperboy would rebuild it, but this handle (another
+    // process, say) holds the write lock.
+    std::fs::write(path.join("paperboy-format-version"), "0\n").expect("damage");
+    let err = KeywordIndex::open(&path)
+        .err()
+        .expect("refused while another writer holds the index");
+    assert!(
+        matches!(err, paperboy_search::SearchError::Locked { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("another process"), "{err}");
+    assert_eq!(
+        f.ids("mamba"),
+        ["2406.00001"],
+        "the writer's index is intact"
+    );
+    assert!(path.join("meta.json").exists());
 }

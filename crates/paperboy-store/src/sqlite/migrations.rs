@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_site.sql"),
     include_str!("migrations/0003_papers_seq.sql"),
+    include_str!("migrations/0004_vectors.sql"),
 ];
 
 /// The schema version this code knows.

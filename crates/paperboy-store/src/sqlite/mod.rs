@@ -11,6 +11,7 @@ mod migrations;
 mod participation;
 mod readers;
 mod rows;
+mod vectors;
 
 use std::borrow::Cow;
 use std::fmt;

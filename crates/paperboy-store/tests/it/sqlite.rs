@@ -106,6 +106,7 @@ fn migrates_an_empty_file() {
             "comments",
             "daily_entries",
             "meta",
+            "paper_vectors",
             "papers",
             "saved_papers",
             "sessions",
@@ -135,7 +136,7 @@ fn concurrent_openers_migrate_once() {
     let seq_rows: i64 = raw(&path)
         .query_row("SELECT COUNT(*) FROM meta", [], |row| row.get(0))
         .expect("meta");
-    assert_eq!(seq_rows, 1);
+    assert_eq!(seq_rows, 2, "change_seq and vector_seq, once each");
 }
 
 #[test]

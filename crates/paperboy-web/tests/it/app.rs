@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use paperboy_core::{ArxivId, DailyEntry, NewUser, Paper, SourceRecord, Submitter, User};
-use paperboy_store::{Accounts, SqliteStore, Store};
+use paperboy_store::{Accounts, SqliteStore, Store, Vectors};
 use paperboy_web::{AppState, WebConfig};
 use tempfile::TempDir;
 
@@ -153,8 +153,47 @@ impl TestApp {
         let index = paperboy_search::KeywordIndex::open(&dir.path().join("index/keyword"))
             .expect("open the index");
         index.catch_up(store.as_ref()).expect("index the fixtures");
-        let index = Arc::new(index);
-        let mut app = TestApp::serve_with(store.clone(), now, |state| state.with_search(index));
+        let engine = Arc::new(paperboy_search::SearchEngine::keyword_only(Arc::new(index)));
+        let mut app = TestApp::serve_with(store.clone(), now, |state| state.with_search(engine));
+        app.sqlite = Some(store);
+        app._dir = Some(dir);
+        app
+    }
+
+    /// Like [`TestApp::start_with_search`], with search by meaning too:
+    /// `vectors` are stored for their papers under `model`, and `encode`
+    /// plays the embedding model for queries.
+    pub fn start_with_semantic(
+        records: &[SourceRecord],
+        vectors: &[paperboy_store::PaperVector],
+        encode: fn(&str) -> Option<Vec<f32>>,
+        now: DateTime<Utc>,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("paperboy.db")).expect("open store"));
+        store.upsert(records).expect("fixtures go in");
+        store
+            .put_vectors("test-model", vectors)
+            .expect("vectors go in");
+        let keyword = paperboy_search::KeywordIndex::open(&dir.path().join("index/keyword"))
+            .expect("open the index");
+        let dim = vectors.first().map_or(4, |v| v.vector.len());
+        let index = paperboy_search::VectorIndex::open(
+            &dir.path().join("index/vectors"),
+            "test-model",
+            dim,
+        )
+        .expect("open the vector index");
+        let engine = paperboy_search::SearchEngine {
+            keyword: Arc::new(keyword),
+            vectors: Some(Arc::new(index)),
+            encoder: Some(Arc::new(encode)),
+            params: Default::default(),
+        };
+        engine.catch_up(store.as_ref()).expect("index the fixtures");
+        let engine = Arc::new(engine);
+        let mut app = TestApp::serve_with(store.clone(), now, |state| state.with_search(engine));
         app.sqlite = Some(store);
         app._dir = Some(dir);
         app

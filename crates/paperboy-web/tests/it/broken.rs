@@ -7,8 +7,8 @@ use paperboy_core::{
     ArxivId, Comment, CommentId, DailyEntry, NewUser, Paper, SourceRecord, User, UserId,
 };
 use paperboy_store::{
-    Accounts, BatchOutcome, EntryQuery, Listed, Listings, PaperPage, Participation, Session, Stats,
-    Store, StoreError, UpvoteState,
+    Accounts, BatchOutcome, EntryQuery, Listed, Listings, PaperPage, PaperText, PaperVector,
+    Participation, Session, Stats, Store, StoreError, UpvoteState, VectorStats, Vectors,
 };
 
 /// What the failure says internally; it must never appear in a response.
@@ -51,6 +51,32 @@ impl Store for BrokenStore {
         _seq: u64,
         _limit: usize,
     ) -> Result<Vec<(u64, paperboy_store::PaperPage)>, StoreError> {
+        fail()
+    }
+}
+
+impl Vectors for BrokenStore {
+    fn texts_changed_since(&self, _: &str, _: u64, _: usize) -> Result<Vec<PaperText>, StoreError> {
+        fail()
+    }
+    fn put_vectors(&self, _: &str, _: &[PaperVector]) -> Result<(), StoreError> {
+        fail()
+    }
+    fn vectors_changed_since(
+        &self,
+        _: &str,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<(u64, PaperVector)>, StoreError> {
+        fail()
+    }
+    fn paper_vector(&self, _: &str, _: &ArxivId) -> Result<Option<PaperVector>, StoreError> {
+        fail()
+    }
+    fn vector_seq(&self) -> Result<u64, StoreError> {
+        fail()
+    }
+    fn vector_stats(&self, _: &str) -> Result<VectorStats, StoreError> {
         fail()
     }
 }

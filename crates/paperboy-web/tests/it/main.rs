@@ -12,5 +12,6 @@ mod pages;
 mod participation;
 mod real_data;
 mod search;
+mod semantic;
 mod xml;
 mod xss;

@@ -170,7 +170,14 @@ impl Data {
 
     /// Starts `paperboy serve` over this data directory.
     pub fn serve(self) -> Server {
-        Server::start(self)
+        Server::start(self, &[])
+    }
+
+    /// Starts `paperboy serve --model DIR`: with search by meaning, similar
+    /// papers and the background embedding job.
+    pub fn serve_with_model(self, model_dir: &Path) -> Server {
+        let model = model_dir.to_str().expect("a UTF-8 path").to_string();
+        Server::start(self, &["--model", &model])
     }
 }
 
@@ -202,13 +209,14 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(data: Data) -> Server {
+    fn start(data: Data, extra: &[&str]) -> Server {
         let stderr_log = data.path().join("serve.stderr.log");
         let log = File::create(&stderr_log).expect("create the server's log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_paperboy"))
             .arg("--data")
             .arg(data.path())
             .args(["serve", "--addr", "127.0.0.1:0", "--base-url", SITE_URL])
+            .args(extra)
             .env_remove("PAPERBOY_CONFIG")
             .env("PAPERBOY_LOG", "warn")
             .stdin(Stdio::null())
@@ -249,6 +257,11 @@ impl Server {
             }
         }
         server
+    }
+
+    /// The data directory being served.
+    pub fn data(&self) -> &Data {
+        &self._data
     }
 
     /// What the server wrote on stderr so far (for failure messages).
