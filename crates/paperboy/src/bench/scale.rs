@@ -73,12 +73,7 @@ struct Material {
 }
 
 fn material(catalog: &Path) -> anyhow::Result<Material> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(catalog)
-        .with_context(|| format!("cannot list {}", catalog.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = super::json_files(catalog)?;
     let mut m = Material {
         titles: Vec::new(),
         sentences: Vec::new(),
