@@ -7,6 +7,7 @@
 pub mod account;
 pub mod comment;
 pub mod id;
+pub mod mail;
 pub mod merge;
 pub mod paper;
 pub mod text;
@@ -15,4 +16,5 @@ pub mod trending;
 pub use account::{NewUser, User, UserId};
 pub use comment::{Comment, CommentId};
 pub use id::{ArxivId, IdError, VersionedId};
+pub use mail::{Cadence, EmailAddress, MessageId, Period, SavedSearchId, Schedule, SubscriptionId};
 pub use paper::{Biblio, Community, DailyEntry, Paper, SourceRecord, Submitter, looks_withdrawn};

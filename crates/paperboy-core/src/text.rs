@@ -1,6 +1,8 @@
 //! Text normalisation shared by every source: arXiv hard line breaks, TeX
 //! accents in names and titles.
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// Collapses every run of whitespace (line breaks included) into one space
@@ -194,6 +196,35 @@ fn special_letter(s: &[char]) -> Option<(&'static str, usize)> {
     Some((out, used))
 }
 
+/// The first `max` characters of `text`, cut at a word boundary, with `…`
+/// when something was cut. Paragraph breaks become spaces.
+pub fn snippet(text: &str, max: usize) -> Cow<'_, str> {
+    let cut = match text.char_indices().nth(max) {
+        None => return collapse_paragraphs(text),
+        Some((byte, _)) => byte,
+    };
+    let head = &text[..cut];
+    // Cut at the last whitespace, unless that throws most of it away (one
+    // enormous word).
+    let end = match head.rfind(char::is_whitespace) {
+        Some(space) if space >= cut / 2 => space,
+        _ => cut,
+    };
+    let head = head[..end]
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-'));
+    let mut out = collapse_paragraphs(head).into_owned();
+    out.push('…');
+    Cow::Owned(out)
+}
+
+fn collapse_paragraphs(text: &str) -> Cow<'_, str> {
+    if text.contains('\n') {
+        Cow::Owned(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +287,20 @@ mod tests {
             let a = normalize_abstract(&s);
             proptest::prop_assert_eq!(normalize_abstract(&a), a.clone());
         }
+    }
+
+    #[test]
+    fn snippets_cut_at_a_word() {
+        let check =
+            |text: &str, max: usize, want: &str| assert_eq!(snippet(text, max), want, "{text:?}");
+        check("short text", 300, "short text");
+        check("one two three four", 10, "one two…");
+        check("one two, three four", 9, "one two…");
+        check("para one.\n\npara two", 300, "para one. para two");
+        check("abcdefghijklmnopqrstuvwxyz", 10, "abcdefghij…");
+        check("héllo wörld ünïcode", 13, "héllo wörld…");
+        let long = "word ".repeat(200);
+        let s = snippet(&long, 300);
+        assert!(s.chars().count() <= 300 + 1 && s.ends_with("word…"), "{s}");
     }
 }

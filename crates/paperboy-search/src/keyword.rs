@@ -29,9 +29,7 @@ use tantivy::schema::{
     TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
@@ -204,14 +202,9 @@ fn schema() -> (Schema, Fields) {
 }
 
 fn register_tokenizers(index: &Index) {
-    index.tokenizers().register(
-        TEXT_TOKENIZER,
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(64))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .build(),
-    );
+    index
+        .tokenizers()
+        .register(TEXT_TOKENIZER, crate::matcher::text_analyzer());
     index.tokenizers().register(
         CATEGORY_TOKENIZER,
         TextAnalyzer::builder(RawTokenizer::default())
@@ -655,6 +648,15 @@ impl KeywordIndex {
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
         let mut positive = false;
         for clause in &parsed.clauses {
+            if let Some(words) = self.plain_word_terms(clause) {
+                // Flat: each token in each field is a clause of the top
+                // query itself (the same sum of scores as one sub-query per
+                // word), so that tantivy can skip blocks that cannot reach
+                // the top (block-max WAND works on term clauses only).
+                positive |= !words.is_empty();
+                clauses.extend(words.into_iter().map(|q| (Occur::Should, q)));
+                continue;
+            }
             let Some(built) = self.clause_query(clause) else {
                 continue;
             };
@@ -718,13 +720,34 @@ impl KeywordIndex {
         any
     }
 
+    /// A plain word (no field, not a phrase, not excluded) as term queries,
+    /// one per token and field; `None` for any other clause.
+    fn plain_word_terms(&self, clause: &Clause) -> Option<Vec<Box<dyn TantivyQuery>>> {
+        let Text::Word(word) = &clause.text else {
+            return None;
+        };
+        if clause.excluded || clause.field.is_some() {
+            return None;
+        }
+        let f = &self.fields;
+        let mut out: Vec<Box<dyn TantivyQuery>> = Vec::new();
+        for token in self.tokens(word) {
+            for field in [f.text, f.authors] {
+                out.push(Box::new(TermQuery::new(
+                    Term::from_field_text(field, &token),
+                    IndexRecordOption::WithFreqs,
+                )));
+            }
+        }
+        Some(out)
+    }
+
     /// One clause as a query over its field(s); `None` when its text has no
     /// searchable token.
     fn clause_query(&self, clause: &Clause) -> Option<Box<dyn TantivyQuery>> {
         let f = &self.fields;
-        let (text, phrase) = match &clause.text {
-            Text::Word(w) => (w.as_str(), false),
-            Text::Phrase(p) => (p.as_str(), true),
+        let text = match &clause.text {
+            Text::Word(w) | Text::Phrase(w) => w.as_str(),
         };
         let fields: &[(Field, f32)] = match clause.field {
             None => &[(f.text, 1.0), (f.authors, 1.0)],
@@ -753,28 +776,14 @@ impl KeywordIndex {
                     Term::from_field_text(field, &tokens[0]),
                     IndexRecordOption::WithFreqs,
                 ))
-            } else if phrase || clause.field.is_some() || clause.excluded {
-                // `"state space"`, `ti:self-attention`: words in order.
+            } else {
+                // `"state space"`, `ti:self-attention`, `-llama-adapter`:
+                // words in order (plain words never get here).
                 let terms = tokens
                     .iter()
                     .map(|t| Term::from_field_text(field, t))
                     .collect();
                 Box::new(PhraseQuery::new(terms))
-            } else {
-                // A plain word the tokenizer splits (`LLaMA-Adapter`): each
-                // part ranks on its own.
-                Box::new(BooleanQuery::new(
-                    tokens
-                        .iter()
-                        .map(|t| {
-                            let q: Box<dyn TantivyQuery> = Box::new(TermQuery::new(
-                                Term::from_field_text(field, t),
-                                IndexRecordOption::WithFreqs,
-                            ));
-                            (Occur::Should, q)
-                        })
-                        .collect(),
-                ))
             };
             let query = if (boost - 1.0).abs() > f32::EPSILON {
                 Box::new(BoostQuery::new(query, boost))

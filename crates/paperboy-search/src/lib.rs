@@ -12,6 +12,7 @@
 pub mod ann;
 pub mod hybrid;
 pub mod keyword;
+pub mod matcher;
 pub mod query;
 pub mod vector;
 
@@ -21,6 +22,7 @@ pub use hybrid::{FusionParams, Hybrid, Method, QueryEncoder, SearchEngine};
 pub use keyword::{
     DateField, KeywordIndex, Scored, SearchHit, SearchRequest, SearchResults, Snippet, SortBy,
 };
+pub use matcher::{Matcher, PaperText};
 pub use vector::VectorIndex;
 
 /// What can go wrong while keeping or searching an index. None of it is the

@@ -7,13 +7,17 @@
 //! can run it.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use paperboy_core::mail::{parse_send_time, parse_zone};
 use paperboy_core::{
-    ArxivId, Biblio, Comment, CommentId, Community, DailyEntry, NewUser, Paper, SourceRecord,
-    Submitter, User, UserId,
+    ArxivId, Biblio, Cadence, Comment, CommentId, Community, DailyEntry, EmailAddress, MessageId,
+    NewUser, Paper, SavedSearchId, Schedule, SourceRecord, Submitter, SubscriptionId, User, UserId,
 };
 
 use crate::{
-    BatchOutcome, EntryQuery, ListOrder, PaperVector, Stats, Store, StoreError, VectorStats,
+    AlertDelivery, BatchOutcome, EntryQuery, ListOrder, MessageKind, MessageStatus, NewMessage,
+    NewSavedSearch, NewSubscription, OutboxMessage, OutboxStats, PaperVector, PendingAlert,
+    SavedSearch, Stats, Store, StoreError, SubscribeOutcome, Subscription, SubscriptionStatus,
+    VectorStats,
 };
 
 /// Expands to one `#[test]` per conformance test, each on a fresh store made
@@ -74,6 +78,20 @@ macro_rules! conformance_suite {
             vectors_round_trip_and_follow_their_sequence,
             bad_vectors_store_nothing,
             texts_changed_since_carry_the_vector_hash,
+            subscribe_then_confirm_once,
+            subscribe_again_replaces_only_what_is_not_active,
+            unsubscribe_returns_the_subscription_as_it_was,
+            update_subscription_reschedules_active_ones,
+            due_subscriptions_soonest_first,
+            queue_digest_moves_a_period_on_once,
+            put_edition_keeps_the_first_content,
+            claimed_messages_are_leased_until_settled,
+            claim_fails_messages_of_inactive_subscriptions,
+            bounces_pause_a_subscription,
+            count_messages_to_by_kind_and_time,
+            saved_searches_start_at_the_change_seq,
+            alert_matches_are_recorded_once_per_user,
+            queued_alerts_are_no_longer_pending,
         );
     };
     (@module $backend:ident, $make:expr; $($test:ident),* $(,)?) => {
@@ -1775,6 +1793,1157 @@ pub fn texts_changed_since_carry_the_vector_hash(store: &dyn Store) {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].title, "two, revised");
     assert_eq!(again[0].vector_hash.as_deref(), Some(&b"h2"[..]));
+}
+
+// ---------------------------------------------------------------------------
+// Mail: subscriptions, outbox, saved searches
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).expect("test address")
+}
+
+fn schedule(cadence: Cadence, send_at: &str, zone: &str) -> Schedule {
+    Schedule {
+        cadence,
+        send_at: parse_send_time(send_at).expect("test send time"),
+        zone: parse_zone(zone).expect("test zone"),
+    }
+}
+
+/// Daily at 08:00 in Tokyo: from Monday 2024-03-04 00:00 UTC (09:00 there),
+/// the next digest is Tuesday's, at 2024-03-04T23:00Z.
+fn tokyo_daily() -> Schedule {
+    schedule(Cadence::Daily, "08:00", "Asia/Tokyo")
+}
+
+fn new_subscription(address: &str, schedule: Schedule, confirm: &str) -> NewSubscription {
+    NewSubscription {
+        email: email(address),
+        user: None,
+        schedule,
+        papers: 10,
+        confirm_token_hash: confirm.into(),
+        unsubscribe_token: format!("unsubscribe-{address}"),
+    }
+}
+
+fn pending(store: &dyn Store, new: &NewSubscription, now: DateTime<Utc>) -> Subscription {
+    match store.subscribe(new, now).expect("subscribe") {
+        SubscribeOutcome::Pending(s) => s,
+        other => panic!("expected pending, got {other:?}"),
+    }
+}
+
+/// A confirmed subscription of `address`, confirmed at `now`.
+fn active(
+    store: &dyn Store,
+    address: &str,
+    schedule: Schedule,
+    user: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Subscription {
+    let confirm = format!("confirm-{address}");
+    let new = NewSubscription {
+        user,
+        ..new_subscription(address, schedule, &confirm)
+    };
+    pending(store, &new, now);
+    store
+        .confirm_subscription(&confirm, now)
+        .expect("confirm")
+        .expect("a pending subscription")
+}
+
+fn message(key: &str, kind: MessageKind, to: &Subscription, at: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        key: key.into(),
+        kind,
+        subscription: Some(to.id),
+        recipient: to.email.clone(),
+        edition: None,
+        payload: format!("{{\"key\":\"{key}\"}}"),
+        created_at: at,
+    }
+}
+
+fn subscription_of(store: &dyn Store, id: SubscriptionId) -> Subscription {
+    store
+        .subscription(id)
+        .expect("read subscription")
+        .expect("subscription exists")
+}
+
+fn claimed_keys(messages: &[OutboxMessage]) -> Vec<(&str, u32)> {
+    messages
+        .iter()
+        .map(|m| (m.key.as_str(), m.attempts))
+        .collect()
+}
+
+fn new_search(user: UserId, query: &str, delivery: AlertDelivery) -> NewSavedSearch {
+    NewSavedSearch {
+        user,
+        query: query.into(),
+        min_upvotes: 0,
+        exclude: Vec::new(),
+        delivery,
+    }
+}
+
+fn pending_papers(store: &dyn Store, user: UserId) -> Vec<String> {
+    store
+        .pending_alerts(user)
+        .expect("pending alerts")
+        .into_iter()
+        .map(|a| a.paper.to_string())
+        .collect()
+}
+
+fn ids(list: &[&str]) -> Vec<ArxivId> {
+    list.iter().map(|s| id(s)).collect()
+}
+
+/// A new address is pending, findable every way, and nothing is due until it
+/// is confirmed; the confirmation token works once and makes the first
+/// digest due at the schedule's next local send time.
+pub fn subscribe_then_confirm_once(store: &dyn Store) {
+    let ada = user(store, "ada");
+    let now = utc("2024-03-04T00:00:00.123Z");
+    let new = NewSubscription {
+        user: Some(ada.id),
+        papers: 7,
+        ..new_subscription("Ada@Example.org", tokyo_daily(), "hash-1")
+    };
+    let sub = pending(store, &new, now);
+    assert_eq!(
+        (
+            sub.email.as_str(),
+            sub.user,
+            sub.status,
+            sub.schedule,
+            sub.papers,
+            sub.unsubscribe_token.as_str(),
+            sub.created_at,
+            sub.confirmed_at,
+            sub.next_due,
+            sub.bounces,
+        ),
+        (
+            "ada@example.org",
+            Some(ada.id),
+            SubscriptionStatus::Pending,
+            tokyo_daily(),
+            7,
+            "unsubscribe-Ada@Example.org",
+            now,
+            None,
+            None,
+            0,
+        )
+    );
+    assert_eq!(subscription_of(store, sub.id), sub);
+    let found = [
+        store.subscription_by_token(&sub.unsubscribe_token),
+        store.subscription_by_email(&email("ada@example.org")),
+        store.subscription_of_user(ada.id),
+    ];
+    for found in found {
+        assert_eq!(found.expect("look up"), Some(sub.clone()));
+    }
+    assert_eq!(
+        store.subscription_of_user(UserId(9999)).expect("look up"),
+        None
+    );
+    assert!(
+        store
+            .due_subscriptions(utc("2030-01-01T00:00:00Z"), 10)
+            .expect("due")
+            .is_empty(),
+        "nothing is due while pending"
+    );
+
+    assert_eq!(
+        store.confirm_subscription("hash-x", now).expect("confirm"),
+        None
+    );
+    let confirmed_at = utc("2024-03-04T00:00:05Z");
+    let confirmed = store
+        .confirm_subscription("hash-1", confirmed_at)
+        .expect("confirm")
+        .expect("the token is known");
+    assert_eq!(confirmed.status, SubscriptionStatus::Active);
+    assert_eq!(confirmed.confirmed_at, Some(confirmed_at));
+    assert_eq!(
+        confirmed.next_due,
+        Some(utc("2024-03-04T23:00:00Z")),
+        "Tuesday 08:00 in Tokyo"
+    );
+    assert_eq!(subscription_of(store, sub.id), confirmed);
+    assert_eq!(
+        store
+            .confirm_subscription("hash-1", confirmed_at)
+            .expect("confirm again"),
+        None,
+        "a confirmation token works once"
+    );
+
+    // Alerts only: confirmed, but no digest is ever due.
+    let alerts = active(
+        store,
+        "bob@example.org",
+        schedule(Cadence::AlertsOnly, "08:00", "UTC"),
+        None,
+        now,
+    );
+    assert_eq!(
+        (alerts.status, alerts.next_due),
+        (SubscriptionStatus::Active, None)
+    );
+}
+
+/// Subscribing an active address changes nothing; a pending, unsubscribed
+/// or paused one becomes pending again with the new token and settings,
+/// keeping its id, unsubscribe token and (unless given) account.
+pub fn subscribe_again_replaces_only_what_is_not_active(store: &dyn Store) {
+    let ada = user(store, "ada");
+    let now = utc("2024-03-04T00:00:00Z");
+    let first = pending(
+        store,
+        &NewSubscription {
+            user: Some(ada.id),
+            ..new_subscription("ada@example.org", tokyo_daily(), "hash-1")
+        },
+        now,
+    );
+    let weekly = schedule(Cadence::Weekly, "09:30", "Europe/Berlin");
+    let again = NewSubscription {
+        papers: 20,
+        unsubscribe_token: "another-token".into(),
+        ..new_subscription("ada@example.org", weekly, "hash-2")
+    };
+    let second = pending(store, &again, utc("2024-03-04T01:00:00Z"));
+    assert_eq!(second.id, first.id, "one subscription per address");
+    assert_eq!(
+        (
+            second.schedule,
+            second.papers,
+            second.user,
+            second.unsubscribe_token.as_str(),
+            second.created_at,
+        ),
+        (
+            weekly,
+            20,
+            Some(ada.id),
+            first.unsubscribe_token.as_str(),
+            now,
+        )
+    );
+    assert_eq!(
+        store.confirm_subscription("hash-1", now).expect("confirm"),
+        None,
+        "the old confirmation token is replaced"
+    );
+    let confirmed = store
+        .confirm_subscription("hash-2", now)
+        .expect("confirm")
+        .expect("the new token works");
+
+    let third = NewSubscription {
+        papers: 3,
+        ..new_subscription("ada@example.org", tokyo_daily(), "hash-3")
+    };
+    match store.subscribe(&third, now).expect("subscribe") {
+        SubscribeOutcome::AlreadyActive(s) => assert_eq!(s, confirmed),
+        other => panic!("expected already active, got {other:?}"),
+    }
+    assert_eq!(
+        subscription_of(store, first.id),
+        confirmed,
+        "nothing changed"
+    );
+    assert_eq!(
+        store.confirm_subscription("hash-3", now).expect("confirm"),
+        None
+    );
+
+    store
+        .unsubscribe(&first.unsubscribe_token, now)
+        .expect("unsubscribe");
+    let back = pending(store, &third, now);
+    assert_eq!(
+        (back.id, back.status, back.papers, back.next_due),
+        (first.id, SubscriptionStatus::Pending, 3, None)
+    );
+    assert!(
+        store
+            .confirm_subscription("hash-3", now)
+            .expect("confirm")
+            .is_some()
+    );
+}
+
+/// Unsubscribing returns the subscription as it was (so a second click can
+/// say "already unsubscribed"), stops its digests and ends a pending
+/// request's confirmation token.
+pub fn unsubscribe_returns_the_subscription_as_it_was(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, now);
+    let before = store
+        .unsubscribe(&sub.unsubscribe_token, now)
+        .expect("unsubscribe")
+        .expect("known token");
+    assert_eq!(before, sub);
+    let after = subscription_of(store, sub.id);
+    assert_eq!(
+        (after.status, after.next_due),
+        (SubscriptionStatus::Unsubscribed, None)
+    );
+    let again = store
+        .unsubscribe(&sub.unsubscribe_token, now)
+        .expect("unsubscribe again")
+        .expect("known token");
+    assert_eq!(again.status, SubscriptionStatus::Unsubscribed);
+    assert_eq!(
+        store.unsubscribe("no-such-token", now).expect("unknown"),
+        None
+    );
+    assert!(
+        store
+            .due_subscriptions(utc("2030-01-01T00:00:00Z"), 10)
+            .expect("due")
+            .is_empty()
+    );
+
+    let new = new_subscription("bob@example.org", tokyo_daily(), "hash-bob");
+    let bob = pending(store, &new, now);
+    store
+        .unsubscribe(&bob.unsubscribe_token, now)
+        .expect("unsubscribe a pending one");
+    assert_eq!(
+        store
+            .confirm_subscription("hash-bob", now)
+            .expect("confirm"),
+        None,
+        "leaving ends the request"
+    );
+}
+
+/// New settings make an active subscription's next digest due by the new
+/// schedule from now; a pending one stays without a due time.
+pub fn update_subscription_reschedules_active_ones(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, now);
+    let later = utc("2024-03-04T12:00:00Z");
+    let berlin = schedule(Cadence::Weekly, "09:30", "Europe/Berlin");
+    let updated = store
+        .update_subscription(sub.id, &berlin, 25, later)
+        .expect("update");
+    assert_eq!(
+        (updated.schedule, updated.papers, updated.next_due),
+        (berlin, 25, Some(utc("2024-03-11T08:30:00Z"))),
+        "the next Monday 09:30 in Berlin (CET)"
+    );
+    assert_eq!(subscription_of(store, sub.id), updated);
+    let alerts = schedule(Cadence::AlertsOnly, "09:30", "Europe/Berlin");
+    let updated = store
+        .update_subscription(sub.id, &alerts, 25, later)
+        .expect("update");
+    assert_eq!(updated.next_due, None);
+
+    let bob = pending(
+        store,
+        &new_subscription("bob@example.org", alerts, "hash-bob"),
+        now,
+    );
+    let updated = store
+        .update_subscription(bob.id, &tokyo_daily(), 5, later)
+        .expect("update a pending one");
+    assert_eq!(
+        (updated.status, updated.schedule, updated.next_due),
+        (SubscriptionStatus::Pending, tokyo_daily(), None)
+    );
+    let err = store
+        .update_subscription(SubscriptionId(9999), &tokyo_daily(), 5, later)
+        .expect_err("unknown subscription");
+    assert!(
+        matches!(err, StoreError::SubscriptionNotFound { id: 9999 }),
+        "{err:?}"
+    );
+}
+
+/// Due subscriptions: active ones whose digest is due by now, soonest
+/// first, at most `limit`.
+pub fn due_subscriptions_soonest_first(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let tokyo = active(store, "tokyo@example.org", tokyo_daily(), None, now);
+    let new_york = active(
+        store,
+        "ny@example.org",
+        schedule(Cadence::Daily, "08:00", "America/New_York"),
+        None,
+        now,
+    );
+    let berlin = active(
+        store,
+        "berlin@example.org",
+        schedule(Cadence::Daily, "08:00", "Europe/Berlin"),
+        None,
+        now,
+    );
+    active(
+        store,
+        "alerts@example.org",
+        schedule(Cadence::AlertsOnly, "08:00", "UTC"),
+        None,
+        now,
+    );
+    pending(
+        store,
+        &new_subscription("pending@example.org", tokyo_daily(), "hash-p"),
+        now,
+    );
+    let gone = active(store, "gone@example.org", tokyo_daily(), None, now);
+    store
+        .unsubscribe(&gone.unsubscribe_token, now)
+        .expect("unsubscribe");
+
+    assert_eq!(
+        (berlin.next_due, new_york.next_due, tokyo.next_due),
+        (
+            Some(utc("2024-03-04T07:00:00Z")),
+            Some(utc("2024-03-04T13:00:00Z")),
+            Some(utc("2024-03-04T23:00:00Z"))
+        )
+    );
+    let due = |at: &str, limit: usize| -> Vec<String> {
+        store
+            .due_subscriptions(utc(at), limit)
+            .expect("due")
+            .into_iter()
+            .map(|s| s.email.to_string())
+            .collect()
+    };
+    assert!(due("2024-03-04T06:59:59.999Z", 10).is_empty());
+    assert_eq!(due("2024-03-04T07:00:00Z", 10), ["berlin@example.org"]);
+    assert_eq!(
+        due("2024-03-05T00:00:00Z", 10),
+        ["berlin@example.org", "ny@example.org", "tokyo@example.org"]
+    );
+    assert_eq!(
+        due("2024-03-05T00:00:00Z", 2),
+        ["berlin@example.org", "ny@example.org"]
+    );
+}
+
+/// A period is queued once: the call that moves the subscription on from
+/// `due` queues its message; a second call with the same `due` (another
+/// sender) does nothing, and a message key queued before is not queued again.
+pub fn queue_digest_moves_a_period_on_once(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, now);
+    let due = sub.next_due.expect("due");
+    let next = utc("2024-03-05T23:00:00Z");
+    let edition = store
+        .put_edition("daily-2024-03-05", "[papers]")
+        .expect("edition");
+    let digest = NewMessage {
+        edition: Some(edition),
+        ..message("digest-daily-2024-03-05-s1", MessageKind::Digest, &sub, due)
+    };
+    assert!(
+        store
+            .queue_digest(sub.id, Some(&digest), due, Some(next), &[])
+            .expect("queue")
+    );
+    assert_eq!(subscription_of(store, sub.id).next_due, Some(next));
+    assert!(
+        !store
+            .queue_digest(sub.id, Some(&digest), due, Some(next), &[])
+            .expect("queue again"),
+        "the period has moved on"
+    );
+    let queued = store.messages_to(&sub.email).expect("messages");
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (
+            queued[0].key.as_str(),
+            queued[0].kind,
+            queued[0].subscription,
+            queued[0].edition.as_deref(),
+            queued[0].payload.as_str(),
+            queued[0].status,
+            queued[0].attempts,
+        ),
+        (
+            "digest-daily-2024-03-05-s1",
+            MessageKind::Digest,
+            Some(sub.id),
+            Some("[papers]"),
+            digest.payload.as_str(),
+            MessageStatus::Queued,
+            0,
+        )
+    );
+    assert_eq!(
+        store.message(queued[0].id).expect("message"),
+        Some(queued[0].clone())
+    );
+
+    // The next period, with a key that exists: moved on, nothing queued.
+    let after = utc("2024-03-06T23:00:00Z");
+    assert!(
+        store
+            .queue_digest(sub.id, Some(&digest), next, Some(after), &[])
+            .expect("queue")
+    );
+    assert_eq!(store.messages_to(&sub.email).expect("messages").len(), 1);
+    // A period with nothing to send moves on too.
+    assert!(
+        store
+            .queue_digest(sub.id, None, after, None, &[])
+            .expect("queue")
+    );
+    assert_eq!(subscription_of(store, sub.id).next_due, None);
+    assert_eq!(store.messages_to(&sub.email).expect("messages").len(), 1);
+
+    let gone = active(store, "gone@example.org", tokyo_daily(), None, now);
+    store
+        .unsubscribe(&gone.unsubscribe_token, now)
+        .expect("unsubscribe");
+    let to_gone = message("digest-gone", MessageKind::Digest, &gone, due);
+    assert!(
+        !store
+            .queue_digest(gone.id, Some(&to_gone), due, Some(next), &[])
+            .expect("queue"),
+        "not for an unsubscribed address"
+    );
+    assert!(store.messages_to(&gone.email).expect("messages").is_empty());
+}
+
+/// An edition, once stored, keeps its id and content.
+pub fn put_edition_keeps_the_first_content(store: &dyn Store) {
+    let first = store
+        .put_edition("weekly-2024-03-04", "first")
+        .expect("put");
+    let again = store
+        .put_edition("weekly-2024-03-04", "second")
+        .expect("put again");
+    let other = store.put_edition("daily-2024-03-05", "other").expect("put");
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    let sub = active(
+        store,
+        "ada@example.org",
+        tokyo_daily(),
+        None,
+        utc("2024-03-04T00:00:00Z"),
+    );
+    let id = store
+        .queue_message(
+            &NewMessage {
+                edition: Some(again),
+                ..message("m1", MessageKind::Digest, &sub, utc("2024-03-04T00:00:00Z"))
+            },
+            None,
+            &[],
+        )
+        .expect("queue")
+        .expect("new key");
+    assert_eq!(
+        store
+            .message(id)
+            .expect("message")
+            .expect("queued")
+            .edition
+            .as_deref(),
+        Some("first")
+    );
+}
+
+/// A claim holds messages until the lease ends, oldest first, counting an
+/// attempt each time; a retry waits for its time; a sent message is done.
+pub fn claimed_messages_are_leased_until_settled(store: &dyn Store) {
+    let t0 = utc("2024-03-04T00:00:00Z");
+    let min = |m: i64| t0 + chrono::Duration::minutes(m);
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, t0);
+    let m1 = store
+        .queue_message(&message("m1", MessageKind::Alert, &sub, t0), None, &[])
+        .expect("queue")
+        .expect("new");
+    let m2 = store
+        .queue_message(&message("m2", MessageKind::Alert, &sub, t0), None, &[])
+        .expect("queue")
+        .expect("new");
+    store
+        .queue_message(
+            &message("later", MessageKind::Alert, &sub, min(60)),
+            None,
+            &[],
+        )
+        .expect("queue");
+    assert_eq!(
+        store
+            .queue_message(&message("m1", MessageKind::Alert, &sub, t0), None, &[])
+            .expect("queue"),
+        None,
+        "a key is queued once"
+    );
+
+    let first = store.claim_messages(t0, min(5), 1).expect("claim");
+    assert_eq!(claimed_keys(&first), [("m1", 1)]);
+    assert_eq!(first[0].id, m1);
+    assert_eq!(first[0].status, MessageStatus::Queued);
+    assert_eq!(
+        claimed_keys(&store.claim_messages(t0, min(5), 10).expect("claim")),
+        [("m2", 1)]
+    );
+    assert!(
+        store
+            .claim_messages(min(4), min(9), 10)
+            .expect("claim")
+            .is_empty(),
+        "held until the lease ends"
+    );
+    assert_eq!(
+        claimed_keys(&store.claim_messages(min(5), min(10), 10).expect("claim")),
+        [("m1", 2), ("m2", 2)],
+        "a sender that died leaves them to others"
+    );
+
+    store
+        .mark_retry(m1, "451 try again later", min(30))
+        .expect("retry");
+    store.mark_sent(m2, min(6)).expect("sent");
+    assert!(
+        store
+            .claim_messages(min(29), min(40), 10)
+            .expect("claim")
+            .is_empty()
+    );
+    let retried = store.message(m1).expect("message").expect("queued");
+    assert_eq!(
+        (retried.status, retried.last_error.as_deref()),
+        (MessageStatus::Queued, Some("451 try again later"))
+    );
+    let sent = store.message(m2).expect("message").expect("queued");
+    assert_eq!(
+        (sent.status, sent.sent_at),
+        (MessageStatus::Sent, Some(min(6)))
+    );
+    assert_eq!(
+        claimed_keys(&store.claim_messages(min(60), min(70), 10).expect("claim")),
+        [("m1", 3), ("later", 1)]
+    );
+    assert_eq!(
+        store.outbox_stats().expect("stats"),
+        OutboxStats {
+            queued: 2,
+            sent: 1,
+            failed: 0
+        }
+    );
+    let err = store
+        .mark_sent(MessageId(9999), t0)
+        .expect_err("unknown message");
+    assert!(
+        matches!(err, StoreError::MessageNotFound { id: 9999 }),
+        "{err:?}"
+    );
+}
+
+/// Messages of a subscription that no longer wants them are failed when a
+/// sender would claim them, and do not count against the claim's limit; a
+/// pending subscription gets its confirmation mail and nothing else.
+pub fn claim_fails_messages_of_inactive_subscriptions(store: &dyn Store) {
+    let t0 = utc("2024-03-04T00:00:00Z");
+    let gone = active(store, "gone@example.org", tokyo_daily(), None, t0);
+    let waiting = pending(
+        store,
+        &new_subscription("new@example.org", tokyo_daily(), "hash-new"),
+        t0,
+    );
+    let ada = active(store, "ada@example.org", tokyo_daily(), None, t0);
+    let queue = |m: NewMessage| {
+        store
+            .queue_message(&m, None, &[])
+            .expect("queue")
+            .expect("new")
+    };
+    let to_gone = queue(message("to-gone", MessageKind::Digest, &gone, t0));
+    let confirm = queue(message("confirm-new", MessageKind::Confirm, &waiting, t0));
+    let early = queue(message("digest-new", MessageKind::Digest, &waiting, t0));
+    queue(message("to-ada", MessageKind::Digest, &ada, t0));
+    let no_subscription = queue(NewMessage {
+        subscription: None,
+        ..message("operator", MessageKind::Alert, &ada, t0)
+    });
+    store
+        .unsubscribe(&gone.unsubscribe_token, t0)
+        .expect("unsubscribe");
+
+    let claimed = store
+        .claim_messages(t0, t0 + chrono::Duration::minutes(5), 2)
+        .expect("claim");
+    assert_eq!(claimed_keys(&claimed), [("confirm-new", 1), ("to-ada", 1)]);
+    assert_eq!(claimed[0].id, confirm);
+    let failed = |id: MessageId| {
+        let m = store.message(id).expect("message").expect("kept");
+        (m.status, m.last_error)
+    };
+    assert_eq!(
+        failed(to_gone),
+        (
+            MessageStatus::Failed,
+            Some("subscription is unsubscribed".to_string())
+        )
+    );
+    assert_eq!(
+        failed(early),
+        (
+            MessageStatus::Failed,
+            Some("subscription is pending".to_string())
+        )
+    );
+    assert_eq!(
+        claimed_keys(
+            &store
+                .claim_messages(t0, t0 + chrono::Duration::minutes(5), 10)
+                .expect("claim")
+        ),
+        [("operator", 1)]
+    );
+    assert_eq!(failed(no_subscription).0, MessageStatus::Queued);
+    assert_eq!(
+        store.outbox_stats().expect("stats"),
+        OutboxStats {
+            queued: 3,
+            sent: 0,
+            failed: 2
+        }
+    );
+}
+
+/// Permanent failures in a row pause a subscription at `pause_after`; a
+/// sent message resets the count; a failure is counted once.
+pub fn bounces_pause_a_subscription(store: &dyn Store) {
+    let t0 = utc("2024-03-04T00:00:00Z");
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, t0);
+    let mut n = 0;
+    let mut queue = || {
+        n += 1;
+        store
+            .queue_message(
+                &message(&format!("m{n}"), MessageKind::Alert, &sub, t0),
+                None,
+                &[],
+            )
+            .expect("queue")
+            .expect("new")
+    };
+    let (m1, m2, m3, m4, m5, m6) = (queue(), queue(), queue(), queue(), queue(), queue());
+    let m7 = queue();
+    let fail = |id| {
+        store
+            .mark_failed(id, "550 no such user", t0, Some(3))
+            .expect("mark failed")
+    };
+    // A failure that is not a bounce (our content) counts nothing.
+    assert!(
+        !store
+            .mark_failed(m7, "cannot render", t0, None)
+            .expect("mark failed")
+    );
+    assert_eq!(subscription_of(store, sub.id).bounces, 0);
+    assert!(!fail(m1));
+    assert!(!fail(m2));
+    assert!(!fail(m2), "marking one message twice");
+    assert_eq!(subscription_of(store, sub.id).bounces, 2);
+    store.mark_sent(m3, t0).expect("sent");
+    assert_eq!(subscription_of(store, sub.id).bounces, 0);
+    assert!(!fail(m4));
+    assert!(!fail(m5));
+    assert!(fail(m6), "the third bounce in a row pauses it");
+    let paused = subscription_of(store, sub.id);
+    assert_eq!(
+        (paused.status, paused.next_due, paused.bounces),
+        (SubscriptionStatus::Paused, None, 3)
+    );
+    let m = store.message(m6).expect("message").expect("kept");
+    assert_eq!(
+        (m.status, m.last_error.as_deref()),
+        (MessageStatus::Failed, Some("550 no such user"))
+    );
+    assert!(
+        store
+            .due_subscriptions(utc("2030-01-01T00:00:00Z"), 10)
+            .expect("due")
+            .is_empty()
+    );
+    // Subscribing again asks for a new confirmation.
+    let again = pending(
+        store,
+        &new_subscription("ada@example.org", tokyo_daily(), "hash-again"),
+        t0,
+    );
+    assert_eq!(again.id, sub.id);
+    let confirmed = store
+        .confirm_subscription("hash-again", t0)
+        .expect("confirm")
+        .expect("pending");
+    assert_eq!(
+        (confirmed.status, confirmed.bounces),
+        (SubscriptionStatus::Active, 0)
+    );
+}
+
+/// Messages of a kind to an address since a time (limits on confirmation
+/// mails).
+pub fn count_messages_to_by_kind_and_time(store: &dyn Store) {
+    let t0 = utc("2024-03-04T00:00:00Z");
+    let hour = |h: i64| t0 + chrono::Duration::hours(h);
+    let ada = pending(
+        store,
+        &new_subscription("ada@example.org", tokyo_daily(), "hash-ada"),
+        t0,
+    );
+    let bob = pending(
+        store,
+        &new_subscription("bob@example.org", tokyo_daily(), "hash-bob"),
+        t0,
+    );
+    for (key, kind, to, at) in [
+        ("c1", MessageKind::Confirm, &ada, hour(0)),
+        ("c2", MessageKind::Confirm, &ada, hour(2)),
+        ("c3", MessageKind::Confirm, &ada, hour(3)),
+        ("d1", MessageKind::Digest, &ada, hour(3)),
+        ("c4", MessageKind::Confirm, &bob, hour(3)),
+    ] {
+        store
+            .queue_message(&message(key, kind, to, at), None, &[])
+            .expect("queue");
+    }
+    let counted = |kind, since| {
+        store
+            .count_messages_to(&ada.email, kind, since)
+            .expect("count")
+    };
+    assert_eq!(counted(MessageKind::Confirm, hour(0)), 3);
+    assert_eq!(counted(MessageKind::Confirm, hour(2)), 2, "at or after");
+    assert_eq!(counted(MessageKind::Confirm, hour(4)), 0);
+    assert_eq!(counted(MessageKind::Digest, hour(0)), 1);
+    assert_eq!(counted(MessageKind::Alert, hour(0)), 0);
+    let keys: Vec<String> = store
+        .messages_to(&ada.email)
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(keys, ["c1", "c2", "c3", "d1"], "oldest first");
+}
+
+/// A saved search matches from the change sequence at which it was saved;
+/// it reads back as saved; only its owner deletes it; searches of users
+/// without an active subscription are not run.
+pub fn saved_searches_start_at_the_change_seq(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let [ada, bob] = [user(store, "ada"), user(store, "bob")];
+    upsert(
+        store,
+        &[
+            arxiv_record("2403.00001", 1, "one"),
+            arxiv_record("2403.00002", 1, "two"),
+        ],
+    );
+    let seq = store.change_seq().expect("seq");
+    assert!(seq > 0);
+    let new = NewSavedSearch {
+        min_upvotes: 5,
+        exclude: vec!["survey".into(), "“quoted” wörd".into()],
+        ..new_search(
+            ada.id,
+            "ti:\"large language\" -vision",
+            AlertDelivery::Digest,
+        )
+    };
+    let saved = store.add_saved_search(&new, now).expect("save");
+    assert_eq!(
+        saved,
+        SavedSearch {
+            id: saved.id,
+            user: ada.id,
+            query: new.query.clone(),
+            min_upvotes: 5,
+            exclude: new.exclude.clone(),
+            delivery: AlertDelivery::Digest,
+            created_at: now,
+            cursor: seq,
+        }
+    );
+    upsert(store, &[arxiv_record("2403.00003", 1, "three")]);
+    let second = store
+        .add_saved_search(
+            &new_search(ada.id, "au:hinton", AlertDelivery::Immediate),
+            now,
+        )
+        .expect("save");
+    assert!(second.cursor > seq);
+    let bobs = store
+        .add_saved_search(&new_search(bob.id, "cat:cs.CL", AlertDelivery::Digest), now)
+        .expect("save");
+    assert_eq!(
+        store.saved_searches_of(ada.id).expect("list"),
+        [saved.clone(), second.clone()]
+    );
+    let err = store
+        .add_saved_search(&new_search(UserId(9999), "x", AlertDelivery::Digest), now)
+        .expect_err("unknown user");
+    assert!(matches!(err, StoreError::NotAllowed { .. }), "{err:?}");
+
+    assert!(
+        store.active_saved_searches().expect("active").is_empty(),
+        "nobody is subscribed yet"
+    );
+    active(store, "ada@example.org", tokyo_daily(), Some(ada.id), now);
+    let bob_sub = pending(
+        store,
+        &NewSubscription {
+            user: Some(bob.id),
+            ..new_subscription("bob@example.org", tokyo_daily(), "hash-bob")
+        },
+        now,
+    );
+    let active_ids = || -> Vec<SavedSearchId> {
+        store
+            .active_saved_searches()
+            .expect("active")
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    assert_eq!(active_ids(), [saved.id, second.id]);
+    store
+        .confirm_subscription("hash-bob", now)
+        .expect("confirm");
+    assert_eq!(active_ids(), [saved.id, second.id, bobs.id]);
+    store
+        .unsubscribe(&bob_sub.unsubscribe_token, now)
+        .expect("unsubscribe");
+    assert_eq!(active_ids(), [saved.id, second.id]);
+
+    let err = store
+        .delete_saved_search(saved.id, bob.id)
+        .expect_err("another's search");
+    assert!(matches!(err, StoreError::NotAllowed { .. }), "{err:?}");
+    store
+        .delete_saved_search(SavedSearchId(9999), ada.id)
+        .expect("a missing search is no error");
+    store.delete_saved_search(saved.id, ada.id).expect("delete");
+    assert_eq!(store.saved_searches_of(ada.id).expect("list"), [second]);
+}
+
+/// A paper is recorded once per user, whichever of their searches found
+/// it; the cursor only moves forward; an unknown paper records nothing.
+pub fn alert_matches_are_recorded_once_per_user(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let [ada, bob] = [user(store, "ada"), user(store, "bob")];
+    upsert(
+        store,
+        &[
+            arxiv_record("2403.00001", 1, "one"),
+            arxiv_record("2403.00002", 1, "two"),
+            arxiv_record("2403.00003", 1, "three"),
+        ],
+    );
+    let digest = store
+        .add_saved_search(&new_search(ada.id, "llm", AlertDelivery::Digest), now)
+        .expect("save");
+    let immediate = store
+        .add_saved_search(
+            &new_search(ada.id, "au:lecun", AlertDelivery::Immediate),
+            now,
+        )
+        .expect("save");
+    let bobs = store
+        .add_saved_search(&new_search(bob.id, "llm", AlertDelivery::Digest), now)
+        .expect("save");
+
+    let recorded = store
+        .record_alert_matches(digest.id, &ids(&["2403.00002", "2403.00001"]), 50)
+        .expect("record");
+    assert_eq!(recorded, 2);
+    let recorded = store
+        .record_alert_matches(immediate.id, &ids(&["2403.00001", "2403.00003"]), 40)
+        .expect("record");
+    assert_eq!(recorded, 1, "2403.00001 was found for ada already");
+    assert_eq!(
+        store
+            .record_alert_matches(bobs.id, &ids(&["2403.00001"]), 7)
+            .expect("record"),
+        1,
+        "another user gets it too"
+    );
+    assert_eq!(
+        store.pending_alerts(ada.id).expect("pending"),
+        [
+            PendingAlert {
+                paper: id("2403.00002"),
+                search: digest.id,
+                query: "llm".into(),
+                delivery: AlertDelivery::Digest,
+            },
+            PendingAlert {
+                paper: id("2403.00001"),
+                search: digest.id,
+                query: "llm".into(),
+                delivery: AlertDelivery::Digest,
+            },
+            PendingAlert {
+                paper: id("2403.00003"),
+                search: immediate.id,
+                query: "au:lecun".into(),
+                delivery: AlertDelivery::Immediate,
+            },
+        ]
+    );
+    assert_eq!(
+        store
+            .users_with_pending_alerts(AlertDelivery::Digest)
+            .expect("users"),
+        [ada.id, bob.id]
+    );
+    assert_eq!(
+        store
+            .users_with_pending_alerts(AlertDelivery::Immediate)
+            .expect("users"),
+        [ada.id]
+    );
+
+    let cursor_of = |search: SavedSearchId| {
+        store
+            .saved_searches_of(ada.id)
+            .expect("list")
+            .into_iter()
+            .find(|s| s.id == search)
+            .expect("saved")
+            .cursor
+    };
+    assert_eq!(cursor_of(digest.id), 50);
+    store
+        .record_alert_matches(digest.id, &[], 30)
+        .expect("record nothing");
+    assert_eq!(cursor_of(digest.id), 50, "never backwards");
+
+    let err = store
+        .record_alert_matches(immediate.id, &ids(&["2403.00002", "2403.09999"]), 90)
+        .expect_err("unknown paper");
+    assert!(matches!(err, StoreError::PaperNotFound { .. }), "{err:?}");
+    assert_eq!(cursor_of(immediate.id), 40, "nothing stored");
+    assert_eq!(
+        pending_papers(store, ada.id),
+        ["2403.00002", "2403.00001", "2403.00003"]
+    );
+    assert_eq!(
+        store
+            .record_alert_matches(SavedSearchId(9999), &ids(&["2403.00001"]), 1)
+            .expect("a deleted search records nothing"),
+        0
+    );
+
+    // Deleting a search drops its pending matches.
+    store
+        .delete_saved_search(immediate.id, ada.id)
+        .expect("delete");
+    assert_eq!(pending_papers(store, ada.id), ["2403.00002", "2403.00001"]);
+    assert_eq!(
+        store
+            .users_with_pending_alerts(AlertDelivery::Immediate)
+            .expect("users"),
+        []
+    );
+}
+
+/// Papers carried by a queued message (an alert mail, or folded into a
+/// digest) are no longer pending and are never recorded again; a message
+/// whose key existed carries nothing.
+pub fn queued_alerts_are_no_longer_pending(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let ada = user(store, "ada");
+    upsert(
+        store,
+        &[
+            arxiv_record("2403.00001", 1, "one"),
+            arxiv_record("2403.00002", 1, "two"),
+            arxiv_record("2403.00003", 1, "three"),
+        ],
+    );
+    let sub = active(store, "ada@example.org", tokyo_daily(), Some(ada.id), now);
+    let search = store
+        .add_saved_search(&new_search(ada.id, "llm", AlertDelivery::Immediate), now)
+        .expect("save");
+    store
+        .record_alert_matches(
+            search.id,
+            &ids(&["2403.00001", "2403.00002", "2403.00003"]),
+            3,
+        )
+        .expect("record");
+
+    let alert = message("alert-1", MessageKind::Alert, &sub, now);
+    let first = store
+        .queue_message(&alert, Some(ada.id), &ids(&["2403.00001"]))
+        .expect("queue")
+        .expect("new");
+    assert_eq!(pending_papers(store, ada.id), ["2403.00002", "2403.00003"]);
+    assert_eq!(
+        store
+            .queue_message(&alert, Some(ada.id), &ids(&["2403.00002"]))
+            .expect("queue"),
+        None
+    );
+    assert_eq!(
+        pending_papers(store, ada.id),
+        ["2403.00002", "2403.00003"],
+        "a message that was not queued carries nothing"
+    );
+
+    let due = sub.next_due.expect("due");
+    let digest = message("digest-1", MessageKind::Digest, &sub, due);
+    assert!(
+        store
+            .queue_digest(
+                sub.id,
+                Some(&digest),
+                due,
+                Some(due + chrono::Duration::days(1)),
+                &ids(&["2403.00001", "2403.00002"]),
+            )
+            .expect("queue digest")
+    );
+    assert_eq!(pending_papers(store, ada.id), ["2403.00003"]);
+    assert!(
+        store
+            .users_with_pending_alerts(AlertDelivery::Digest)
+            .expect("users")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .record_alert_matches(search.id, &ids(&["2403.00001", "2403.00002"]), 4)
+            .expect("record again"),
+        0,
+        "nobody gets the same paper twice"
+    );
+    assert_eq!(
+        store.message(first).expect("message").map(|m| m.key),
+        Some("alert-1".to_string())
+    );
 }
 
 #[cfg(test)]

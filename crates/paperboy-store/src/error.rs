@@ -82,6 +82,14 @@ pub enum StoreError {
     #[error("comment {id} does not exist")]
     CommentNotFound { id: i64 },
 
+    /// No mail subscription with this id exists.
+    #[error("subscription {id} does not exist")]
+    SubscriptionNotFound { id: i64 },
+
+    /// No message with this id is in the outbox.
+    #[error("message {id} is not in the outbox")]
+    MessageNotFound { id: i64 },
+
     /// Replies have no replies: only a top-level comment can be answered.
     #[error("comment {parent} is a reply; answer the comment it replies to")]
     ReplyToReply { parent: i64 },

@@ -14,6 +14,7 @@
 #[doc(hidden)]
 pub mod conformance;
 mod error;
+mod mail;
 mod site;
 mod sqlite;
 mod vectors;
@@ -24,6 +25,11 @@ use chrono::NaiveDate;
 use paperboy_core::{ArxivId, DailyEntry, Paper, SourceRecord};
 
 pub use error::StoreError;
+pub use mail::{
+    AlertDelivery, Mail, MessageKind, MessageStatus, NewMessage, NewSavedSearch, NewSubscription,
+    OutboxMessage, OutboxStats, PendingAlert, SavedSearch, SubscribeOutcome, Subscription,
+    SubscriptionStatus,
+};
 pub use site::{
     Accounts, EntryQuery, ListOrder, Listed, Listings, PaperPage, Participation, Session,
     UpvoteState,
@@ -35,7 +41,7 @@ pub use vectors::{PaperText, PaperVector, VectorStats, Vectors, decode_vector, e
 ///
 /// Object safe and shareable across threads (`Arc<dyn Store>`); every method
 /// takes `&self` and each write is one transaction, all or nothing.
-pub trait Store: Listings + Accounts + Participation + Vectors + Send + Sync {
+pub trait Store: Listings + Accounts + Participation + Vectors + Mail + Send + Sync {
     /// Merges a batch of records into the store in one transaction: either
     /// every record is applied or (on error) none is.
     ///

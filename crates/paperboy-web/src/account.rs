@@ -1,12 +1,12 @@
-//! Account pages: sign-up, login, logout, settings (reading list, API
-//! tokens) and the public user page; and [`create_user`], which the command
+//! Account pages: sign-up, login, logout, settings (papers by mail,
+//! saved-search alerts, reading list, API tokens) and the public user page; and [`create_user`], which the command
 //! line's `paperboy user add` shares with sign-up.
 //!
 //! A failed login never says which part was wrong, and a login's `next`
 //! only ever leads to a path on this site.
 
 use axum::Router;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,14 +14,18 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
 use paperboy_core::account::{normalize_email, validate_password, validate_username};
-use paperboy_core::{NewUser, Paper, User};
-use paperboy_store::{EntryQuery, ListOrder, Store};
+use paperboy_core::{Cadence, NewUser, Paper, SavedSearchId, User, UserId};
+use paperboy_store::{
+    AlertDelivery, EntryQuery, ListOrder, NewSavedSearch, SavedSearch, Store, StoreError,
+    Subscription, SubscriptionStatus,
+};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{self, Attempt, ClientIp, Credential, SignedIn, Viewer, local_path};
 use crate::error::{PageError, WebError};
 use crate::layout::{self, PaperCard, csrf_field, page};
+use crate::subscribe::{self, FormErrors, SubscribeForm};
 
 /// The one answer to a failed login, whichever part was wrong.
 pub const WRONG_LOGIN: &str = "Wrong username/email or password";
@@ -42,6 +46,13 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", get(logout_page).post(logout))
         .route("/settings", get(settings_page))
         .route("/settings/tokens", post(create_token))
+        .route("/settings/subscription", post(update_subscription))
+        .route(
+            "/settings/subscription/unsubscribe",
+            post(unsubscribe_settings),
+        )
+        .route("/settings/saved-searches", post(save_search))
+        .route("/settings/saved-searches/{id}/delete", post(delete_search))
         .route("/users/{username}", get(user_page))
 }
 
@@ -131,7 +142,7 @@ fn validate_signup(
 }
 
 /// "a username has …" → "A username has ….", for messages shown alone.
-fn capitalise(rule: &str) -> String {
+pub(crate) fn capitalise(rule: &str) -> String {
     let mut chars = rule.chars();
     let mut out: String = chars
         .next()
@@ -470,13 +481,79 @@ async fn logout(
 
 // --- settings ----------------------------------------------------------------
 
+/// What the settings page shows.
+struct SettingsData {
+    /// The reading list.
+    saved: Vec<Paper>,
+    /// The mail subscription made from this account, if any.
+    subscription: Option<Subscription>,
+    searches: Vec<SavedSearch>,
+}
+
+fn load_settings(store: &dyn Store, user: UserId) -> Result<SettingsData, StoreError> {
+    Ok(SettingsData {
+        saved: store.saved_papers(user)?,
+        subscription: store.subscription_of_user(user)?,
+        searches: store.saved_searches_of(user)?,
+    })
+}
+
+impl SettingsData {
+    /// The subscription when it is confirmed (alerts go only there).
+    fn active(&self) -> Option<&Subscription> {
+        self.subscription
+            .as_ref()
+            .filter(|s| s.status == SubscriptionStatus::Active)
+    }
+}
+
+/// What the settings page's forms show besides the stored settings: a
+/// token just created, forms coming back with their errors, a saved search
+/// to fill in (from the search page's "Save this search as an alert").
+#[derive(Default)]
+struct SettingsForms {
+    new_token: Option<NewToken>,
+    schedule: Option<(SubscribeForm, FormErrors)>,
+    alert: AlertForm,
+    alert_errors: AlertErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SettingsQuery {
+    /// A saved search to fill in.
+    alert_q: Option<String>,
+    alert_min_upvotes: Option<String>,
+}
+
 async fn settings_page(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    query: Result<Query<SettingsQuery>, QueryRejection>,
 ) -> Result<Markup, PageError> {
+    let Query(query) = query.map_err(crate::browse::bad_query)?;
     let user_id = signed_in.user.id;
-    let saved = state.read(move |s| s.saved_papers(user_id)).await?;
-    Ok(settings_view(&signed_in.viewer(), &saved, None))
+    let data = state.read(move |s| load_settings(s, user_id)).await?;
+    let forms = SettingsForms {
+        alert: AlertForm {
+            query: query.alert_q.unwrap_or_default(),
+            min_upvotes: query.alert_min_upvotes.unwrap_or_default(),
+            ..AlertForm::default()
+        },
+        ..SettingsForms::default()
+    };
+    Ok(settings_view(&signed_in.viewer(), &data, &forms))
+}
+
+/// The settings page again, with a form's errors, as `status`.
+async fn settings_again(
+    state: &AppState,
+    signed_in: &SignedIn,
+    forms: SettingsForms,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let user_id = signed_in.user.id;
+    let data = state.read(move |s| load_settings(s, user_id)).await?;
+    Ok((status, settings_view(&signed_in.viewer(), &data, &forms)).into_response())
 }
 
 /// A token just created, shown once.
@@ -485,10 +562,11 @@ struct NewToken {
     token: String,
 }
 
-fn settings_view(viewer: &Viewer, saved: &[Paper], new_token: Option<&NewToken>) -> Markup {
+fn settings_view(viewer: &Viewer, data: &SettingsData, forms: &SettingsForms) -> Markup {
     let Some(user) = &viewer.user else {
         return html! {};
     };
+    let saved = &data.saved;
     page(
         "Settings",
         viewer,
@@ -507,6 +585,8 @@ fn settings_view(viewer: &Viewer, saved: &[Paper], new_token: Option<&NewToken>)
                     button type="submit" { "Log out" }
                 }
             }
+            (subscription_section(viewer, user, data, forms))
+            (saved_searches_section(viewer, data, forms))
             section.reading-list #reading-list {
                 h2 { "Reading list" }
                 @if saved.is_empty() {
@@ -535,7 +615,7 @@ fn settings_view(viewer: &Viewer, saved: &[Paper], new_token: Option<&NewToken>)
                     "Scripts can upvote, comment and submit with a token, sent as "
                     code { "Authorization: Bearer pb_…" } "."
                 }
-                @if let Some(new) = new_token {
+                @if let Some(new) = &forms.new_token {
                     div.notice role="status" {
                         p { "Your new token “" (new.name) "” — copy it now, it will not be shown again:" }
                         pre { code.token { (new.token) } }
@@ -550,6 +630,395 @@ fn settings_view(viewer: &Viewer, saved: &[Paper], new_token: Option<&NewToken>)
             }
         },
     )
+}
+
+/// Papers by mail: the subscription's state, and the form that fits it
+/// (subscribe, send the link again, or change the schedule).
+fn subscription_section(
+    viewer: &Viewer,
+    user: &User,
+    data: &SettingsData,
+    forms: &SettingsForms,
+) -> Markup {
+    let no_errors = FormErrors::default();
+    let (form, errors) = match &forms.schedule {
+        Some((form, errors)) => (form.clone(), errors),
+        None => match &data.subscription {
+            Some(sub) if sub.status != SubscriptionStatus::Unsubscribed => {
+                (SubscribeForm::of(sub), &no_errors)
+            }
+            _ => (SubscribeForm::fresh(&user.email), &no_errors),
+        },
+    };
+    let alerts = !data.searches.is_empty();
+    html! {
+        section.subscription.account-form #subscription {
+            h2 { "Papers by mail" }
+            @match &data.subscription {
+                Some(sub) if sub.status == SubscriptionStatus::Active => {
+                    p { (subscribe::describe(sub)) ", to " strong { (sub.email) } "." }
+                    @if let Some(next) = subscribe::next_digest_label(sub) {
+                        p.muted { "Next digest: " (next) }
+                    }
+                    form method="post" action="/settings/subscription" {
+                        (csrf_field(viewer))
+                        (subscribe::schedule_fields(&form, errors, alerts))
+                        button type="submit" { "Save changes" }
+                    }
+                    form method="post" action="/settings/subscription/unsubscribe" {
+                        (csrf_field(viewer))
+                        button type="submit" { "Unsubscribe" }
+                    }
+                }
+                Some(sub) if sub.status == SubscriptionStatus::Pending => {
+                    p.notice role="status" {
+                        "Waiting for confirmation: we sent a link to " strong { (sub.email) } ". "
+                        "Nothing is sent until you use it."
+                    }
+                    p { "Did not get it? Send it again:" }
+                    (subscribe::subscribe_form(viewer, &form, errors, alerts, "Send the link again"))
+                }
+                Some(sub) if sub.status == SubscriptionStatus::Paused => {
+                    p.notice role="status" {
+                        "Paused: mail to " strong { (sub.email) } " could not be delivered several times in a row. "
+                        "Subscribe again to get a new confirmation link."
+                    }
+                    (subscribe::subscribe_form(viewer, &form, errors, alerts, "Subscribe again"))
+                }
+                _ => {
+                    p { (subscribe::HEADLINE) ": the most upvoted papers, daily or weekly, at the hour you choose." }
+                    (subscribe::subscribe_form(viewer, &form, errors, alerts, "Subscribe"))
+                }
+            }
+        }
+    }
+}
+
+fn saved_searches_section(viewer: &Viewer, data: &SettingsData, forms: &SettingsForms) -> Markup {
+    let form = &forms.alert;
+    let errors = &forms.alert_errors;
+    let delivery = match form.delivery.trim() {
+        "" => AlertDelivery::Immediate.as_str(),
+        other => other,
+    };
+    let field_error =
+        |e: &Option<String>| html! { @if let Some(e) = e { p.field-error role="alert" { (e) } } };
+    html! {
+        section.saved-searches #saved-searches {
+            h2 { "Saved-search alerts" }
+            p { "New papers that match a search, by mail: as soon as they appear, or in your digest." }
+            @if data.active().is_none() {
+                p.notice role="status" {
+                    "Alerts are mailed to a confirmed subscription, and you have none yet: "
+                    a href="#subscription" { "subscribe above" } " first."
+                }
+            }
+            @if data.searches.is_empty() {
+                p.empty { "No saved searches yet." }
+            } @else {
+                ul.saved-search-list {
+                    @for search in &data.searches {
+                        li {
+                            a href={ "/search?q=" (auth::query_escape(&search.query)) } { code { (search.query) } }
+                            @if search.min_upvotes > 0 { " · at least " (search.min_upvotes) " upvotes" }
+                            @if !search.exclude.is_empty() { " · without " (search.exclude.join(", ")) }
+                            " · "
+                            (match search.delivery {
+                                AlertDelivery::Immediate => "mailed as they appear",
+                                AlertDelivery::Digest => "in the digest",
+                            })
+                            " "
+                            form.inline method="post" action={ "/settings/saved-searches/" (search.id.0) "/delete" } {
+                                (csrf_field(viewer))
+                                button type="submit" { "Delete" }
+                            }
+                        }
+                    }
+                }
+            }
+            div.account-form {
+                @if let Some(general) = &errors.general { p.form-error role="alert" { (general) } }
+                form method="post" action="/settings/saved-searches" {
+                    (csrf_field(viewer))
+                    label for="alert-query" { "Search" }
+                    input #alert-query name="query" value=(form.query) required maxlength=(MAX_ALERT_QUERY_CHARS)
+                        placeholder="e.g. ti:mamba au:gu \"state space\" -vision";
+                    small { "As on the search page: " code { "ti:" } ", " code { "au:" } ", " code { "abs:" } ", " code { "cat:" } ", \"phrases\", " code { "-word" } "." }
+                    (field_error(&errors.query))
+                    label for="alert-min-upvotes" { "At least this many upvotes " small { "(optional)" } }
+                    input #alert-min-upvotes type="number" name="min_upvotes" min="0" value=(form.min_upvotes);
+                    (field_error(&errors.min_upvotes))
+                    label for="alert-exclude" { "Leave out papers with these words " small { "(optional)" } }
+                    input #alert-exclude name="exclude" value=(form.exclude) placeholder="survey, benchmark";
+                    (field_error(&errors.exclude))
+                    label for="alert-delivery" { "Delivery" }
+                    select #alert-delivery name="delivery" {
+                        option value="immediate" selected[delivery == "immediate"] { "A mail of their own, as they appear" }
+                        option value="digest" selected[delivery == "digest"] { "In my digest" }
+                    }
+                    (field_error(&errors.delivery))
+                    button type="submit" { "Save alert" }
+                }
+            }
+        }
+    }
+}
+
+/// Changes the schedule of the account's confirmed subscription.
+async fn update_subscription(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<SubscribeForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(bad_form)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let (schedule, papers) = match subscribe::validate_schedule(&form, true) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let forms = SettingsForms {
+                schedule: Some((form, errors)),
+                ..SettingsForms::default()
+            };
+            return settings_again(&state, &signed_in, forms, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let (user_id, now) = (signed_in.user.id, state.now());
+    let updated = state
+        .write(move |s| match s.subscription_of_user(user_id)? {
+            Some(sub) if sub.status == SubscriptionStatus::Active => s
+                .update_subscription(sub.id, &schedule, papers, now)
+                .map(Some),
+            _ => Ok(None),
+        })
+        .await?;
+    let Some(updated) = updated else {
+        return Err(WebError::Conflict {
+            code: "subscription_not_active",
+            message: "You have no confirmed subscription to change; subscribe first, then use the link in the mail.".into(),
+        }
+        .into());
+    };
+    tracing::info!(
+        user.id = user_id.0,
+        subscription.id = updated.id.0,
+        "subscription changed"
+    );
+    Ok(Redirect::to("/settings#subscription").into_response())
+}
+
+/// Unsubscribes the account's subscription (the settings page's button).
+async fn unsubscribe_settings(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(bad_form)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let (user_id, now) = (signed_in.user.id, state.now());
+    let left = state
+        .write(move |s| match s.subscription_of_user(user_id)? {
+            Some(sub) if sub.status != SubscriptionStatus::Unsubscribed => Ok(s
+                .unsubscribe(&sub.unsubscribe_token, now)?
+                .map(|sub| sub.id)),
+            _ => Ok(None),
+        })
+        .await?;
+    if let Some(id) = left {
+        tracing::info!(user.id = user_id.0, subscription.id = id.0, "unsubscribed");
+    }
+    Ok(Redirect::to("/settings#subscription").into_response())
+}
+
+/// Longest saved-search query, in characters.
+pub const MAX_ALERT_QUERY_CHARS: usize = 500;
+
+/// Most words a saved search may leave out, and their longest length.
+const MAX_EXCLUDED_WORDS: usize = 20;
+const MAX_EXCLUDED_WORD_CHARS: usize = 60;
+
+/// Most saved searches one account keeps.
+pub const MAX_SAVED_SEARCHES: usize = 50;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct AlertForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    min_upvotes: String,
+    /// Words separated by commas or spaces.
+    #[serde(default)]
+    exclude: String,
+    /// `immediate` or `digest`.
+    #[serde(default)]
+    delivery: String,
+}
+
+/// Why a saved search was refused, field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AlertErrors {
+    query: Option<String>,
+    min_upvotes: Option<String>,
+    exclude: Option<String>,
+    delivery: Option<String>,
+    /// Not about one field (too many saved searches).
+    general: Option<String>,
+}
+
+impl AlertErrors {
+    fn is_empty(&self) -> bool {
+        *self == AlertErrors::default()
+    }
+}
+
+/// Checks a saved search of `user`, who has `saved` of them and
+/// `subscription` (a search folded into the digest needs one that sends
+/// digests).
+fn validate_alert(
+    form: &AlertForm,
+    user: UserId,
+    saved: usize,
+    subscription: Option<&Subscription>,
+) -> Result<NewSavedSearch, AlertErrors> {
+    let mut errors = AlertErrors::default();
+    let query = form.query.trim();
+    if query.is_empty() {
+        errors.query = Some("Type what to look for, as you would on the search page.".into());
+    } else if query.chars().count() > MAX_ALERT_QUERY_CHARS {
+        errors.query = Some(format!(
+            "A saved search has at most {MAX_ALERT_QUERY_CHARS} characters."
+        ));
+    } else if query.chars().any(char::is_control) {
+        errors.query = Some("A saved search cannot contain control characters.".into());
+    }
+    let min_upvotes = match form.min_upvotes.trim() {
+        "" => 0,
+        raw => raw.parse::<u32>().unwrap_or_else(|_| {
+            errors.min_upvotes = Some(format!(
+                "The upvote minimum is a whole number, 0 or more, not {:?}.",
+                raw.chars().take(20).collect::<String>()
+            ));
+            0
+        }),
+    };
+    let mut exclude: Vec<String> = Vec::new();
+    for word in form
+        .exclude
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|w| w.trim_start_matches('-'))
+        .filter(|w| !w.is_empty())
+    {
+        if !exclude.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+            exclude.push(word.to_string());
+        }
+    }
+    if exclude.len() > MAX_EXCLUDED_WORDS
+        || exclude
+            .iter()
+            .any(|w| w.chars().count() > MAX_EXCLUDED_WORD_CHARS || w.chars().any(char::is_control))
+    {
+        errors.exclude = Some(format!(
+            "Leave out at most {MAX_EXCLUDED_WORDS} words of up to {MAX_EXCLUDED_WORD_CHARS} characters, separated by commas or spaces."
+        ));
+    }
+    let delivery = match form.delivery.trim() {
+        "" | "immediate" => AlertDelivery::Immediate,
+        "digest" => AlertDelivery::Digest,
+        other => {
+            errors.delivery = Some(format!(
+                "Delivery is immediate or digest, not {:?}.",
+                other.chars().take(20).collect::<String>()
+            ));
+            AlertDelivery::Immediate
+        }
+    };
+    if delivery == AlertDelivery::Digest
+        && subscription.is_some_and(|s| {
+            s.status == SubscriptionStatus::Active && s.schedule.cadence == Cadence::AlertsOnly
+        })
+    {
+        errors.delivery = Some(
+            "You get no digest (alerts only): choose “a mail of their own”, or a daily or weekly digest above."
+                .into(),
+        );
+    }
+    if saved >= MAX_SAVED_SEARCHES {
+        errors.general = Some(format!(
+            "You have {MAX_SAVED_SEARCHES} saved searches, the most an account keeps; delete one first."
+        ));
+    }
+    if errors.is_empty() {
+        Ok(NewSavedSearch {
+            user,
+            query: query.to_string(),
+            min_upvotes,
+            exclude,
+            delivery,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+async fn save_search(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<AlertForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(bad_form)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let user_id = signed_in.user.id;
+    let (saved, subscription) = state
+        .read(move |s| {
+            Ok((
+                s.saved_searches_of(user_id)?.len(),
+                s.subscription_of_user(user_id)?,
+            ))
+        })
+        .await?;
+    let new = match validate_alert(&form, user_id, saved, subscription.as_ref()) {
+        Ok(new) => new,
+        Err(alert_errors) => {
+            let forms = SettingsForms {
+                alert: form,
+                alert_errors,
+                ..SettingsForms::default()
+            };
+            return settings_again(&state, &signed_in, forms, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let now = state.now();
+    let search = state.write(move |s| s.add_saved_search(&new, now)).await?;
+    tracing::info!(
+        user.id = user_id.0,
+        saved_search.id = search.id.0,
+        "search saved"
+    );
+    Ok(Redirect::to("/settings#saved-searches").into_response())
+}
+
+async fn delete_search(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    id: Result<Path<i64>, PathRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Path(id) = id.map_err(|_| {
+        WebError::bad_request("bad_saved_search", "A saved search is named by its number.")
+    })?;
+    let Form(form) = form.map_err(bad_form)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let user_id = signed_in.user.id;
+    state
+        .write(move |s| s.delete_saved_search(SavedSearchId(id), user_id))
+        .await?;
+    tracing::info!(
+        user.id = user_id.0,
+        saved_search.id = id,
+        "saved search deleted"
+    );
+    Ok(Redirect::to("/settings#saved-searches").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -582,14 +1051,18 @@ async fn create_token(
     };
     let (token, hash) = auth::new_api_token()?;
     let (user_id, now, stored_name) = (signed_in.user.id, state.now(), name.clone());
-    let saved = state
+    let data = state
         .write(move |s| {
             s.create_api_token(user_id, &stored_name, &hash, now)?;
-            s.saved_papers(user_id)
+            load_settings(s, user_id)
         })
         .await?;
     tracing::info!(user.id = user_id.0, "API token created");
-    let view = settings_view(&signed_in.viewer(), &saved, Some(&NewToken { name, token }));
+    let forms = SettingsForms {
+        new_token: Some(NewToken { name, token }),
+        ..SettingsForms::default()
+    };
+    let view = settings_view(&signed_in.viewer(), &data, &forms);
     // The token is in this page only: keep it out of caches.
     Ok(([(header::CACHE_CONTROL, "no-store")], view).into_response())
 }

@@ -519,6 +519,13 @@ pub struct RateRules {
     pub login_per_account: Limit,
     /// Sign-ups from one client address.
     pub signup_per_ip: Limit,
+    /// Subscription requests (`/subscribe`) from one client address.
+    pub subscribe_per_ip: Limit,
+    /// Subscription requests for one email address, from anywhere (each
+    /// may mail a confirmation: this keeps the site from being used to
+    /// flood an inbox; the store's durable count of confirmation mails is
+    /// the second line).
+    pub subscribe_per_address: Limit,
 }
 
 impl Default for RateRules {
@@ -536,6 +543,14 @@ impl Default for RateRules {
                 max: 10,
                 window_secs: 60 * 60,
             },
+            subscribe_per_ip: Limit {
+                max: 10,
+                window_secs: 60 * 60,
+            },
+            subscribe_per_address: Limit {
+                max: 3,
+                window_secs: 60 * 60,
+            },
         }
     }
 }
@@ -546,10 +561,12 @@ pub enum Attempt {
     LoginFromIp,
     LoginToAccount,
     SignupFromIp,
+    SubscribeFromIp,
+    SubscribeToAddress,
 }
 
-/// Login and sign-up attempt limits per client address and per account,
-/// kept in memory (a restart forgets them) as sliding windows of attempt
+/// Login, sign-up and subscription attempt limits per client address, per
+/// account and per email address, kept in memory (a restart forgets them) as sliding windows of attempt
 /// times, pruned as they age.
 #[derive(Debug)]
 pub struct RateLimits {
@@ -589,6 +606,8 @@ impl RateLimits {
             Attempt::LoginFromIp => self.rules.login_per_ip,
             Attempt::LoginToAccount => self.rules.login_per_account,
             Attempt::SignupFromIp => self.rules.signup_per_ip,
+            Attempt::SubscribeFromIp => self.rules.subscribe_per_ip,
+            Attempt::SubscribeToAddress => self.rules.subscribe_per_address,
         }
     }
 
@@ -679,6 +698,8 @@ mod tests {
             login_per_ip: limit,
             login_per_account: limit,
             signup_per_ip: limit,
+            subscribe_per_ip: limit,
+            subscribe_per_address: limit,
         })
     }
 
@@ -721,6 +742,8 @@ mod tests {
         assert!(l.hit(Attempt::LoginFromIp, "b", t(1)).is_ok());
         assert!(l.hit(Attempt::LoginToAccount, "a", t(1)).is_ok());
         assert!(l.hit(Attempt::SignupFromIp, "a", t(1)).is_ok());
+        assert!(l.hit(Attempt::SubscribeFromIp, "a", t(1)).is_ok());
+        assert!(l.hit(Attempt::SubscribeToAddress, "a", t(1)).is_ok());
     }
 
     #[test]

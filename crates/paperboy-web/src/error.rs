@@ -118,6 +118,14 @@ impl From<StoreError> for WebError {
             StoreError::CommentNotFound { id } => {
                 WebError::not_found("comment_not_found", format!("Comment {id} does not exist."))
             }
+            StoreError::SubscriptionNotFound { .. } => WebError::not_found(
+                "subscription_not_found",
+                "This subscription does not exist (any more); subscribe again.",
+            ),
+            StoreError::MessageNotFound { id } => WebError::not_found(
+                "message_not_found",
+                format!("Message {id} is not in the outbox."),
+            ),
             StoreError::ReplyToReply { .. } => {
                 WebError::bad_request("reply_to_reply", err.to_string())
             }

@@ -8,7 +8,6 @@
 //! sources (GitHub repository, project page) pass [`safe_href`] first, so a
 //! `javascript:` URL never becomes a link.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -104,6 +103,7 @@ pub fn page(title: &str, viewer: &Viewer, body: Markup) -> Markup {
                                 li { a href="/papers/month" { "Month" } }
                                 li { a href="/papers/trending" { "Trending" } }
                                 li { a href="/submit" { "Submit" } }
+                                li { a href="/subscribe" { "Subscribe" } }
                             }
                         }
                         form.site-search role="search" action="/search" method="get" {
@@ -375,34 +375,7 @@ pub fn human_count(n: u32) -> String {
     }
 }
 
-/// The first `max` characters of `text`, cut at a word boundary, with `…`
-/// when something was cut. Paragraph breaks become spaces.
-pub fn snippet(text: &str, max: usize) -> Cow<'_, str> {
-    let cut = match text.char_indices().nth(max) {
-        None => return collapse_paragraphs(text),
-        Some((byte, _)) => byte,
-    };
-    let head = &text[..cut];
-    // Cut at the last whitespace, unless that throws most of it away (one
-    // enormous word).
-    let end = match head.rfind(char::is_whitespace) {
-        Some(space) if space >= cut / 2 => space,
-        _ => cut,
-    };
-    let head = head[..end]
-        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-'));
-    let mut out = collapse_paragraphs(head).into_owned();
-    out.push('…');
-    Cow::Owned(out)
-}
-
-fn collapse_paragraphs(text: &str) -> Cow<'_, str> {
-    if text.contains('\n') {
-        Cow::Owned(text.split_whitespace().collect::<Vec<_>>().join(" "))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+pub use paperboy_core::text::snippet;
 
 /// `url` when it is an absolute http(s) URL that is safe in an `href`;
 /// `None` for anything else (`javascript:`, `data:`, relative paths).
@@ -458,24 +431,6 @@ mod tests {
             }),
             csrf_token: Some("tok\"en<".into()),
         }
-    }
-
-    #[test]
-    fn snippets_cut_at_a_word() {
-        let check =
-            |text: &str, max: usize, want: &str| assert_eq!(snippet(text, max), want, "{text:?}");
-        check("short text", 300, "short text");
-        check("one two three four", 10, "one two…");
-        check("one two, three four", 9, "one two…");
-        check("para one.\n\npara two", 300, "para one. para two");
-        check("abcdefghijklmnopqrstuvwxyz", 10, "abcdefghij…");
-        check("héllo wörld ünïcode", 13, "héllo wörld…");
-        let long = "word ".repeat(200);
-        let s = snippet(&long, SNIPPET_CHARS);
-        assert!(
-            s.chars().count() <= SNIPPET_CHARS + 1 && s.ends_with("word…"),
-            "{s}"
-        );
     }
 
     #[test]

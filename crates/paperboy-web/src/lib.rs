@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod ops;
 pub mod participate;
 pub mod search;
+pub mod subscribe;
 
 use std::sync::Arc;
 
@@ -47,6 +48,10 @@ pub struct WebConfig {
     /// site show at once regardless; this bounds how late writes by other
     /// processes (an import, a sync) show.
     pub page_cache_ttl: std::time::Duration,
+    /// Whether this site sends mail (an SMTP server is configured): without
+    /// it, `/subscribe` says so instead of taking addresses it would never
+    /// write to.
+    pub mail_enabled: bool,
 }
 
 impl Default for WebConfig {
@@ -58,6 +63,7 @@ impl Default for WebConfig {
             site_name: "Paperboy".into(),
             trust_proxy: false,
             page_cache_ttl: std::time::Duration::from_secs(2),
+            mail_enabled: true,
         }
     }
 }
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .merge(participate::routes())
         .merge(search::routes())
+        .merge(subscribe::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

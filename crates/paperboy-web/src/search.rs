@@ -295,6 +295,9 @@ async fn search_page(
     let body = html! {
         h1 { "Search" }
         (search_form(&params, state.search.as_ref().is_some_and(|s| s.semantic_ready())))
+        @if viewer.is_signed_in() && has_query {
+            p.save-alert { a href=(alert_url(&params)) { "Save this search as an alert" } }
+        }
         @match &found {
             None => (syntax_help()),
             Some(found) if found.results.total == 0 => (no_results(&typed, has_filters)),
@@ -502,6 +505,19 @@ fn search_url(params: &SearchParams, page: usize) -> String {
     url
 }
 
+/// The settings page with the saved-search form filled in with this search
+/// (its words and upvote minimum; the other filters are not part of an
+/// alert).
+fn alert_url(params: &SearchParams) -> String {
+    let mut url = String::from("/settings?alert_q=");
+    url.push_str(&encode(params.q.as_deref().unwrap_or_default().trim()));
+    if let Some(min) = non_empty(&params.min_upvotes) {
+        let _ = write!(url, "&alert_min_upvotes={}", encode(min));
+    }
+    url.push_str("#saved-searches");
+    url
+}
+
 /// Percent-encodes a query-string value.
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -680,6 +696,13 @@ mod tests {
         assert_eq!(
             search_url(&params, 2),
             "/search?q=ti%3A%22a+b%22+%26+c&sort=date&p=2"
+        );
+        assert_eq!(
+            alert_url(&SearchParams {
+                min_upvotes: Some("5".into()),
+                ..params
+            }),
+            "/settings?alert_q=ti%3A%22a+b%22+%26+c&alert_min_upvotes=5#saved-searches"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! `paperboy bench …`: prints measured figures. Targets live in
 //! docs/benchmarks.md, never in tests.
 
+pub mod digest;
 pub mod quality;
 pub mod scale;
 
@@ -235,7 +236,7 @@ pub fn bench_search(bench: SearchBench) -> anyhow::Result<()> {
 }
 
 /// The `*.json` files of a folder (e.g. the HF daily files), sorted.
-fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -44,6 +44,37 @@ pub enum Command {
     /// (resumable; `serve` does it in the background too), or move vectors
     /// between machines with --export / --import.
     Embed(EmbedArgs),
+    /// Mail: queue the digests and alerts that are due and send the outbox.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    #[command(subcommand)]
+    pub action: DigestAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestAction {
+    /// Queue every digest and alert that is due now and send what the
+    /// outbox holds (what `serve` does every mail.interval_secs).
+    Send {
+        /// Only print what is due and queued; change and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Act as if it were this time (RFC 3339, e.g. 2026-11-30T08:00:00Z):
+        /// with --dry-run, a preview of what a later run will send.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// SMTP server URL (overrides mail.smtp_url).
+        #[arg(
+            long,
+            env = "PAPERBOY_SMTP_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
+        smtp_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +132,16 @@ pub struct ServeArgs {
     /// similar papers, and new papers are embedded in the background.
     #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
     pub model: Option<PathBuf>,
+    /// SMTP server for digests, alerts and confirmation mails
+    /// (`smtp://user:pass@host:587?tls=required`, `smtps://…`); without one
+    /// no mail is sent.
+    #[arg(
+        long,
+        env = "PAPERBOY_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +285,26 @@ pub enum BenchWhat {
         /// Embedding model directory, to embed queries (with --papers).
         #[arg(long, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
         model: Option<PathBuf>,
+    },
+    /// Mail: compose and queue digests for many subscribers, render them,
+    /// and with --smtp send them (e.g. to Postfix's smtp-sink).
+    Digest {
+        /// Subscribers (synthetic addresses, 4 time zones).
+        #[arg(long, default_value_t = 100_000)]
+        subscribers: usize,
+        /// Folder of HF daily_papers JSON files (the newest days are the
+        /// digests' papers).
+        #[arg(long, default_value = "../shared/data/hf-daily-papers")]
+        catalog: PathBuf,
+        /// SMTP server to send the digests to, e.g. smtp://127.0.0.1:2525.
+        #[arg(long, value_name = "URL")]
+        smtp: Option<String>,
+        /// Digests to send with --smtp (a set of their own).
+        #[arg(long, default_value_t = 10_000)]
+        send: usize,
+        /// SMTP connections at once (default: the sender's, 8).
+        #[arg(long)]
+        connections: Option<usize>,
     },
     /// Search quality on a BEIR-layout data set (corpus.jsonl, queries.jsonl,
     /// qrels/SPLIT.tsv): nDCG@10, Recall@100 and MRR@10 of keyword, vector

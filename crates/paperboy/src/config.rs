@@ -15,6 +15,20 @@ pub struct Config {
     pub import: ImportConfig,
     pub sync: SyncConfig,
     pub web: WebSettings,
+    pub mail: MailSettings,
+}
+
+/// Mail delivery: digests, alerts and confirmation mails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailSettings {
+    /// The SMTP server (`smtp://[user:pass@]host[:port][?tls=required]`,
+    /// `smtps://…`); `None`: no mail is sent (`serve` does not schedule
+    /// digests; `digest send` refuses, except `--dry-run`).
+    pub smtp_url: Option<String>,
+    /// The From of every mail, e.g. `Paperboy <papers@example.org>`.
+    pub from: String,
+    /// Seconds between two rounds of the scheduler and sender in `serve`.
+    pub interval_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +74,11 @@ impl Default for Config {
                 secure_cookies: false,
                 site_name: "Paperboy".into(),
             },
+            mail: MailSettings {
+                smtp_url: None,
+                from: "Paperboy <papers@localhost>".into(),
+                interval_secs: 30,
+            },
         }
     }
 }
@@ -75,6 +94,16 @@ pub struct FileConfig {
     pub sync: FileSync,
     #[serde(default)]
     pub web: FileWeb,
+    #[serde(default)]
+    pub mail: FileMail,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMail {
+    pub smtp_url: Option<String>,
+    pub from: Option<String>,
+    pub interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +141,7 @@ pub struct Overrides {
     pub interval_secs: Option<f64>,
     pub addr: Option<String>,
     pub base_url: Option<String>,
+    pub smtp_url: Option<String>,
 }
 
 impl FileConfig {
@@ -158,6 +188,14 @@ impl Config {
                 secure_cookies: file.web.secure_cookies.unwrap_or(d.web.secure_cookies),
                 site_name: file.web.site_name.unwrap_or(d.web.site_name),
             },
+            mail: MailSettings {
+                smtp_url: overrides
+                    .smtp_url
+                    .or(file.mail.smtp_url)
+                    .filter(|url| !url.trim().is_empty()),
+                from: file.mail.from.unwrap_or(d.mail.from),
+                interval_secs: file.mail.interval_secs.unwrap_or(d.mail.interval_secs),
+            },
         };
         config.validate()?;
         Ok(config)
@@ -190,6 +228,20 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("{key} must be an http:// or https:// URL, got {url:?}");
             }
+        }
+        if let Some(url) = &self.mail.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            bail!(
+                "mail.smtp_url must be an smtp:// or smtps:// URL, got one starting {:?}",
+                url.split("://").next().unwrap_or_default()
+            );
+        }
+        if !(1..=86_400).contains(&self.mail.interval_secs) {
+            bail!(
+                "mail.interval_secs must be between 1 and 86400, got {}",
+                self.mail.interval_secs
+            );
         }
         Ok(())
     }
@@ -251,6 +303,13 @@ mod tests {
         assert!(
             addr.is_some() && base_url.is_some() && secure_cookies.is_some() && site_name.is_some()
         );
+        // smtp_url is left out of the example on purpose (no mail by default).
+        let FileMail {
+            smtp_url,
+            from,
+            interval_secs,
+        } = &file.mail;
+        assert!(smtp_url.is_none() && from.is_some() && interval_secs.is_some());
         assert_eq!(
             Config::build(file, Overrides::default()).unwrap(),
             Config::default()

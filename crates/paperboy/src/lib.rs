@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod embed;
 pub mod import;
+pub mod mail;
 pub mod progress;
 pub mod quality;
 pub mod search;
@@ -49,7 +50,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             overrides.addr.clone_from(&args.addr);
             overrides.base_url.clone_from(&args.base_url);
+            overrides.smtp_url.clone_from(&args.smtp_url);
         }
+        Command::Digest(cli::DigestArgs {
+            action: cli::DigestAction::Send { smtp_url, .. },
+        }) => overrides.smtp_url.clone_from(smtp_url),
         Command::Stats(_)
         | Command::Bench(_)
         | Command::User(_)
@@ -130,6 +135,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config)?;
             search::search(&store, &config, &args)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Digest(cli::DigestArgs {
+            action: cli::DigestAction::Send { dry_run, at, .. },
+        }) => {
+            let at = at
+                .as_deref()
+                .map(|text| {
+                    chrono::DateTime::parse_from_rfc3339(text)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .with_context(|| {
+                            format!("--at {text:?} is not a time like 2026-11-30T08:00:00Z")
+                        })
+                })
+                .transpose()?;
+            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+            let complete = mail::digest_send(store, &config, dry_run, at)?;
+            Ok(if complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Reindex => {
             let store = open_store(&config)?;
@@ -227,6 +253,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         limit,
                     })?;
                 }
+                BenchWhat::Digest {
+                    subscribers,
+                    catalog,
+                    smtp,
+                    send,
+                    connections,
+                } => {
+                    bench::digest::bench_digest(bench::digest::DigestBench {
+                        catalog,
+                        subscribers,
+                        smtp,
+                        send,
+                        connections,
+                    })?;
+                }
                 BenchWhat::Quality {
                     dir,
                     split,
@@ -268,6 +309,7 @@ fn serve(config: &Config, model_dir: &std::path::Path) -> anyhow::Result<()> {
         base_url: config.web.base_url.trim_end_matches('/').to_string(),
         secure_cookies: config.web.secure_cookies,
         site_name: config.web.site_name.clone(),
+        mail_enabled: config.mail.smtp_url.is_some(),
         ..paperboy_web::WebConfig::default()
     };
     // Opening is quick; catching up runs in the background (see
@@ -277,6 +319,7 @@ fn serve(config: &Config, model_dir: &std::path::Path) -> anyhow::Result<()> {
     if let Some(embedder) = embedder {
         embed::spawn_background(Arc::clone(&store), embedder);
     }
+    mail::spawn_worker(Arc::clone(&store), config)?;
     let engine = Arc::new(engine);
     let state =
         paperboy_web::AppState::new(Arc::clone(&store), web).with_search(Arc::clone(&engine));

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_site.sql"),
     include_str!("migrations/0003_papers_seq.sql"),
     include_str!("migrations/0004_vectors.sql"),
+    include_str!("migrations/0005_mail.sql"),
 ];
 
 /// The schema version this code knows.

@@ -7,6 +7,7 @@ mod accounts;
 mod checkpoint;
 mod listing_cache;
 mod listings;
+mod mail;
 mod migrations;
 mod participation;
 mod readers;
@@ -38,7 +39,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Prepared statements kept per connection; more than the store uses, so none
 /// is ever evicted and re-prepared.
-const STATEMENT_CACHE: usize = 32;
+const STATEMENT_CACHE: usize = 96;
 
 /// The page cache of each connection, in KiB (SQLite's negative
 /// `cache_size`): large imports touch the id index all the time.

@@ -102,14 +102,19 @@ fn migrates_an_empty_file() {
     assert_eq!(
         tables,
         [
+            "alert_matches",
             "api_tokens",
             "comments",
             "daily_entries",
+            "mail_editions",
             "meta",
+            "outbox",
             "paper_vectors",
             "papers",
             "saved_papers",
+            "saved_searches",
             "sessions",
+            "subscriptions",
             "sync_state",
             "upvotes",
             "users"

@@ -4,11 +4,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{
-    ArxivId, Comment, CommentId, DailyEntry, NewUser, Paper, SourceRecord, User, UserId,
+    ArxivId, Comment, CommentId, DailyEntry, EmailAddress, MessageId, NewUser, Paper,
+    SavedSearchId, Schedule, SourceRecord, SubscriptionId, User, UserId,
 };
 use paperboy_store::{
-    Accounts, BatchOutcome, EntryQuery, Listed, Listings, PaperPage, PaperText, PaperVector,
-    Participation, Session, Stats, Store, StoreError, UpvoteState, VectorStats, Vectors,
+    Accounts, AlertDelivery, BatchOutcome, EntryQuery, Listed, Listings, Mail, MessageKind,
+    NewMessage, NewSavedSearch, NewSubscription, OutboxMessage, OutboxStats, PaperPage, PaperText,
+    PaperVector, Participation, PendingAlert, SavedSearch, Session, Stats, Store, StoreError,
+    SubscribeOutcome, Subscription, UpvoteState, VectorStats, Vectors,
 };
 
 /// What the failure says internally; it must never appear in a response.
@@ -195,6 +198,145 @@ impl Participation for BrokenStore {
         _: &User,
         _: DateTime<Utc>,
     ) -> Result<DailyEntry, StoreError> {
+        fail()
+    }
+}
+
+impl Mail for BrokenStore {
+    fn subscribe(
+        &self,
+        _: &NewSubscription,
+        _: DateTime<Utc>,
+    ) -> Result<SubscribeOutcome, StoreError> {
+        fail()
+    }
+    fn confirm_subscription(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn unsubscribe(&self, _: &str, _: DateTime<Utc>) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn subscription(&self, _: SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn subscription_by_token(&self, _: &str) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn subscription_by_email(&self, _: &EmailAddress) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn subscription_of_user(&self, _: UserId) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
+    fn update_subscription(
+        &self,
+        _: SubscriptionId,
+        _: &Schedule,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<Subscription, StoreError> {
+        fail()
+    }
+    fn due_subscriptions(
+        &self,
+        _: DateTime<Utc>,
+        _: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        fail()
+    }
+    fn put_edition(&self, _: &str, _: &str) -> Result<i64, StoreError> {
+        fail()
+    }
+    fn queue_digest(
+        &self,
+        _: SubscriptionId,
+        _: Option<&NewMessage>,
+        _: DateTime<Utc>,
+        _: Option<DateTime<Utc>>,
+        _: &[ArxivId],
+    ) -> Result<bool, StoreError> {
+        fail()
+    }
+    fn queue_message(
+        &self,
+        _: &NewMessage,
+        _: Option<UserId>,
+        _: &[ArxivId],
+    ) -> Result<Option<MessageId>, StoreError> {
+        fail()
+    }
+    fn count_messages_to(
+        &self,
+        _: &EmailAddress,
+        _: MessageKind,
+        _: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        fail()
+    }
+    fn claim_messages(
+        &self,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+        _: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        fail()
+    }
+    fn mark_sent(&self, _: MessageId, _: DateTime<Utc>) -> Result<(), StoreError> {
+        fail()
+    }
+    fn mark_retry(&self, _: MessageId, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
+        fail()
+    }
+    fn mark_failed(
+        &self,
+        _: MessageId,
+        _: &str,
+        _: DateTime<Utc>,
+        _: Option<u32>,
+    ) -> Result<bool, StoreError> {
+        fail()
+    }
+    fn message(&self, _: MessageId) -> Result<Option<OutboxMessage>, StoreError> {
+        fail()
+    }
+    fn messages_to(&self, _: &EmailAddress) -> Result<Vec<OutboxMessage>, StoreError> {
+        fail()
+    }
+    fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        fail()
+    }
+    fn add_saved_search(
+        &self,
+        _: &NewSavedSearch,
+        _: DateTime<Utc>,
+    ) -> Result<SavedSearch, StoreError> {
+        fail()
+    }
+    fn saved_searches_of(&self, _: UserId) -> Result<Vec<SavedSearch>, StoreError> {
+        fail()
+    }
+    fn active_saved_searches(&self) -> Result<Vec<SavedSearch>, StoreError> {
+        fail()
+    }
+    fn delete_saved_search(&self, _: SavedSearchId, _: UserId) -> Result<(), StoreError> {
+        fail()
+    }
+    fn record_alert_matches(
+        &self,
+        _: SavedSearchId,
+        _: &[ArxivId],
+        _: u64,
+    ) -> Result<u64, StoreError> {
+        fail()
+    }
+    fn pending_alerts(&self, _: UserId) -> Result<Vec<PendingAlert>, StoreError> {
+        fail()
+    }
+    fn users_with_pending_alerts(&self, _: AlertDelivery) -> Result<Vec<UserId>, StoreError> {
         fail()
     }
 }

@@ -41,6 +41,8 @@ pub fn generous_rules() -> RateRules {
         login_per_ip: limit,
         login_per_account: limit,
         signup_per_ip: limit,
+        subscribe_per_ip: limit,
+        subscribe_per_address: limit,
     }
 }
 

@@ -13,5 +13,6 @@ mod participation;
 mod real_data;
 mod search;
 mod semantic;
+mod subscribe;
 mod xml;
 mod xss;

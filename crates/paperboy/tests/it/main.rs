@@ -6,6 +6,7 @@ mod docs;
 mod e2e;
 mod hf_import;
 mod kill;
+mod mail;
 mod semantic;
 mod sync;
 

@@ -173,6 +173,12 @@ impl Data {
         Server::start(self, &[])
     }
 
+    /// Starts `paperboy serve EXTRA...` (flags of `serve`, or global ones
+    /// such as `--config FILE`).
+    pub fn serve_with(self, extra: &[&str]) -> Server {
+        Server::start(self, extra)
+    }
+
     /// Starts `paperboy serve --model DIR`: with search by meaning, similar
     /// papers and the background embedding job.
     pub fn serve_with_model(self, model_dir: &Path) -> Server {

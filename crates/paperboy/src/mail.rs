@@ -1,0 +1,168 @@
+//! Mail in the binary: `paperboy digest send` and the mail worker `serve`
+//! runs. Both do the same round: the scheduler queues what is due (digests
+//! at each subscriber's local send time, saved-search alerts), then the
+//! deliverer sends what the outbox holds over SMTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use paperboy_mail::deliver::{Deliverer, DeliveryReport};
+use paperboy_mail::render::MailSettings;
+use paperboy_mail::schedule::{ScheduleReport, Scheduler};
+use paperboy_mail::smtp::SmtpSettings;
+use paperboy_store::Store;
+
+use crate::config::Config;
+
+/// Set to `exit-after-accept` to crash the sender right after the SMTP
+/// server accepted a message and before it is marked sent (the crash test
+/// of the outbox; never set in production).
+pub const FAULT_VARIABLE: &str = "PAPERBOY_FAULT";
+
+/// What `paperboy digest send` does: one round at `at` (default now).
+/// `dry_run` prints what is due and queued, changing and sending nothing.
+/// Returns whether everything due could be handed to the server.
+pub fn digest_send(
+    store: Arc<dyn Store>,
+    config: &Config,
+    dry_run: bool,
+    at: Option<DateTime<Utc>>,
+) -> anyhow::Result<bool> {
+    let now = at.unwrap_or_else(Utc::now);
+    let scheduler = Scheduler::new(Arc::clone(&store));
+    if dry_run {
+        let plan = scheduler.plan(now)?;
+        let outbox = store.outbox_stats()?;
+        println!(
+            "due at {}: {} digests ({} periods with nothing to send), {} alert matches, {} alert mails; \
+             outbox: {} queued, {} sent, {} failed (dry run: nothing changed, nothing sent)",
+            now.to_rfc3339(),
+            plan.digests_queued,
+            plan.digests_empty,
+            plan.alert_matches,
+            plan.alert_mails_queued,
+            outbox.queued,
+            outbox.sent,
+            outbox.failed,
+        );
+        return Ok(true);
+    }
+    let Some(deliverer) = deliverer(&store, config, at)? else {
+        bail!(
+            "no SMTP server is configured: set mail.smtp_url in the config file, \
+             PAPERBOY_SMTP_URL or --smtp-url (or look with --dry-run)"
+        );
+    };
+    let (queued, sent) = round(&scheduler, &deliverer, now)?;
+    println!("{}", summary(&queued, &sent));
+    if let Some(why) = &sent.stopped {
+        eprintln!("sending stopped early: {why}; the rest is retried on the next run");
+    }
+    Ok(sent.stopped.is_none())
+}
+
+/// The deliverer for this configuration, `None` without an SMTP URL. With
+/// `at`, its clock runs from `at` (so leases and retries agree with the
+/// scheduler's time).
+fn deliverer(
+    store: &Arc<dyn Store>,
+    config: &Config,
+    at: Option<DateTime<Utc>>,
+) -> anyhow::Result<Option<Deliverer>> {
+    let Some(url) = &config.mail.smtp_url else {
+        return Ok(None);
+    };
+    let smtp = SmtpSettings::from_url(url)?;
+    let transport = smtp
+        .transport()
+        .with_context(|| format!("cannot set up SMTP to {}", smtp.describe()))?;
+    let settings = MailSettings::new(
+        &config.mail.from,
+        config.web.base_url.trim_end_matches('/'),
+        &config.web.site_name,
+    )?;
+    let mut deliverer = Deliverer::new(Arc::clone(store), Arc::new(transport), settings);
+    if let Some(at) = at {
+        let offset = at - Utc::now();
+        deliverer.clock = Arc::new(move || Utc::now() + offset);
+    }
+    if std::env::var(FAULT_VARIABLE).is_ok_and(|v| v == "exit-after-accept") {
+        deliverer.after_accept = Some(Arc::new(|_| {
+            eprintln!("{FAULT_VARIABLE}: crashing after the server accepted a message");
+            std::process::abort();
+        }));
+    }
+    Ok(Some(deliverer))
+}
+
+/// Queues what is due, then sends.
+fn round(
+    scheduler: &Scheduler,
+    deliverer: &Deliverer,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(ScheduleReport, DeliveryReport)> {
+    let queued = scheduler.run_once(now)?;
+    let sent = deliverer.run_once()?;
+    Ok((queued, sent))
+}
+
+fn summary(queued: &ScheduleReport, sent: &DeliveryReport) -> String {
+    format!(
+        "queued {} digests ({} periods with nothing to send) and {} alert mails ({} new alert matches); \
+         sent {}, to retry {}, failed {}, subscriptions paused {}",
+        queued.digests_queued,
+        queued.digests_empty,
+        queued.alert_mails_queued,
+        queued.alert_matches,
+        sent.sent,
+        sent.retried + sent.released,
+        sent.failed,
+        sent.paused,
+    )
+}
+
+/// How often `serve` looks for queued mail (a confirmation mail goes out
+/// within this of the form being sent); the scheduler runs every
+/// `mail.interval_secs`.
+const SEND_EVERY: Duration = Duration::from_secs(2);
+
+/// Starts the mail worker of `serve`: the scheduler every
+/// `mail.interval_secs`, the sender every [`SEND_EVERY`]. Without an SMTP
+/// URL nothing is scheduled or sent (subscriptions and confirmation mails
+/// still queue, and go out once one is configured).
+pub fn spawn_worker(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<()> {
+    let Some(deliverer) = deliverer(&store, config, None)? else {
+        tracing::info!("mail is off: no SMTP server configured (mail.smtp_url)");
+        return Ok(());
+    };
+    let scheduler = Scheduler::new(store);
+    let interval = Duration::from_secs(config.mail.interval_secs);
+    std::thread::Builder::new()
+        .name("mail".into())
+        .spawn(move || {
+            let mut scheduled: Option<std::time::Instant> = None;
+            loop {
+                let queued = if scheduled.is_none_or(|at| at.elapsed() >= interval) {
+                    scheduled = Some(std::time::Instant::now());
+                    scheduler.run_once(Utc::now())
+                } else {
+                    Ok(ScheduleReport::default())
+                };
+                let sent = deliverer.run_once();
+                match (queued, sent) {
+                    (Ok(queued), Ok(sent)) => {
+                        if !queued.is_idle() || sent != DeliveryReport::default() {
+                            tracing::info!("mail: {}", summary(&queued, &sent));
+                        }
+                    }
+                    (Err(error), _) => tracing::warn!("mail scheduling failed: {error:#}"),
+                    (_, Err(error)) => tracing::warn!("mail sending failed: {error:#}"),
+                }
+                std::thread::sleep(SEND_EVERY.min(interval));
+            }
+        })
+        .context("cannot start the mail thread")?;
+    Ok(())
+}
