@@ -4,21 +4,39 @@
 //!
 //! `smtp://[user:pass@]host[:port]` talks plain SMTP (port 25), or STARTTLS
 //! with `?tls=required` / `?tls=opportunistic` (port 587); `smtps://…` is
-//! implicit TLS (port 465). `?timeout=SECONDS` bounds connecting and every
-//! command (10 s by default). Connections are pooled and reused (lettre's
-//! pool). A password never appears in an error, a log line or `Debug`.
+//! implicit TLS (port 465). `?timeout=SECONDS` bounds connecting (TCP, TLS,
+//! greeting, EHLO, STARTTLS, login) and then each message's exchange (10 s by
+//! default). Connections are pooled and reused. A password never appears in
+//! an error, a log line or `Debug`.
+//!
+//! The SMTP itself is lettre's (its async [`AsyncSmtpConnection`]: commands,
+//! replies, dot-stuffing, STARTTLS, AUTH), but the socket is our own, opened
+//! here with `TCP_NODELAY`. lettre never sets it, and it writes a message's
+//! body and the closing `\r\n.\r\n` as two writes, so with Nagle's algorithm
+//! the second waits for the server's delayed ACK: about 40 ms per message per
+//! connection, some 22 messages a second, whatever the server could take
+//! (fixed upstream in lettre PR #1159, not released as of 0.11.23). Hence
+//! also the small pool here instead of lettre's, and the mailer's own tokio
+//! runtime (two threads) that the blocking [`MailTransport::send`] runs it
+//! on; several threads may send at once, each on its own connection.
 //!
 //! It knows nothing of the outbox: deciding what a failure means for a
 //! message (retry, give up, pause a subscription) is [`crate::deliver`]'s.
 
 use std::fmt;
-use std::time::Duration;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use lettre::Transport as _;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+#[allow(deprecated)] // the only way to TLS before the greeting (smtps://)
+use lettre::transport::smtp::client::AsyncNetworkStream;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::{PoolConfig, SmtpTransport};
 
 /// How the connection to the server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +97,8 @@ pub enum SmtpUrlError {
     PlainPassword { url: String, host: String },
     #[error("the SMTP URL {url}: cannot set up TLS: {reason}")]
     TlsSetup { url: String, reason: String },
+    #[error("the SMTP client for {url} cannot start its threads: {reason}")]
+    Threads { url: String, reason: String },
 }
 
 impl fmt::Debug for SmtpSettings {
@@ -226,36 +246,54 @@ impl SmtpSettings {
     /// The transport: pooled connections to this server. Connects only when
     /// the first message is sent.
     pub fn transport(&self) -> Result<SmtpMailer, SmtpUrlError> {
-        let tls_parameters = || {
-            TlsParameters::new(self.host.clone()).map_err(|e| SmtpUrlError::TlsSetup {
+        let tls = match self.security {
+            SmtpSecurity::Plain => None,
+            SmtpSecurity::StartTlsOpportunistic
+            | SmtpSecurity::StartTlsRequired
+            | SmtpSecurity::ImplicitTls => Some(TlsParameters::new(self.host.clone()).map_err(
+                |e| SmtpUrlError::TlsSetup {
+                    url: self.describe(),
+                    reason: e.to_string(),
+                },
+            )?),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("smtp")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| SmtpUrlError::Threads {
                 url: self.describe(),
                 reason: e.to_string(),
-            })
-        };
-        let tls = match self.security {
-            SmtpSecurity::Plain => Tls::None,
-            SmtpSecurity::StartTlsOpportunistic => Tls::Opportunistic(tls_parameters()?),
-            SmtpSecurity::StartTlsRequired => Tls::Required(tls_parameters()?),
-            SmtpSecurity::ImplicitTls => Tls::Wrapper(tls_parameters()?),
-        };
-        let mut builder = SmtpTransport::builder_dangerous(self.host.clone())
-            .port(self.port)
-            .tls(tls)
-            .timeout(Some(self.timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(self.pool_max.max(1))
-                    .idle_timeout(self.pool_idle),
-            );
-        if let Some((user, password)) = &self.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
-        if let Some(name) = &self.hello_name {
-            builder = builder.hello_name(ClientId::Domain(name.clone()));
-        }
+            })?;
+        let idle = Arc::new(Mutex::new(Vec::new()));
+        runtime.spawn(close_idle(
+            Arc::downgrade(&idle),
+            self.pool_idle,
+            self.timeout,
+        ));
         Ok(SmtpMailer {
-            transport: builder.build(),
-            server: self.describe(),
+            inner: Arc::new(Inner {
+                runtime: Some(runtime),
+                host: self.host.clone(),
+                port: self.port,
+                security: self.security,
+                tls,
+                credentials: self
+                    .credentials
+                    .as_ref()
+                    .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
+                hello_name: match &self.hello_name {
+                    Some(name) => ClientId::Domain(name.clone()),
+                    None => ClientId::default(),
+                },
+                timeout: self.timeout,
+                pool_max: usize::try_from(self.pool_max.max(1)).unwrap_or(usize::MAX),
+                pool_idle: self.pool_idle,
+                idle,
+                server: self.describe(),
+            }),
         })
     }
 }
@@ -324,48 +362,356 @@ pub trait MailTransport: Send + Sync {
     fn send(&self, message: &lettre::Message) -> Result<(), SendError>;
 }
 
-/// [`MailTransport`] over SMTP with pooled connections.
+/// [`MailTransport`] over SMTP with pooled connections (see the module
+/// docs). Clones share the connections.
 #[derive(Clone)]
 pub struct SmtpMailer {
-    transport: SmtpTransport,
+    inner: Arc<Inner>,
+}
+
+/// What the clones of an [`SmtpMailer`] share.
+struct Inner {
+    /// Runs the connections; `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    host: String,
+    port: u16,
+    security: SmtpSecurity,
+    /// For STARTTLS or implicit TLS, per `security`.
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello_name: ClientId,
+    timeout: Duration,
+    pool_max: usize,
+    pool_idle: Duration,
+    /// Connections not in use, the most recently used last (shared with
+    /// [`close_idle`]).
+    idle: Arc<Mutex<Vec<Idle>>>,
     /// [`SmtpSettings::describe`], for errors.
     server: String,
 }
 
+/// A pooled connection and since when it has been unused.
+struct Idle {
+    conn: AsyncSmtpConnection,
+    since: Instant,
+}
+
+/// What the server is offered for login, as lettre's own transports do.
+const MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
+
 impl fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpMailer")
-            .field("server", &self.server)
+            .field("server", &self.inner.server)
             .finish()
     }
 }
 
 impl SmtpMailer {
-    /// The lettre transport itself (benchmarks compare against it).
-    pub fn lettre(&self) -> &SmtpTransport {
-        &self.transport
+    /// Sends bytes already formatted as a message (benchmarks feed the same
+    /// rendered digest over and over).
+    pub fn send_raw(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
+        self.inner.block_on(self.inner.send(envelope, raw))
     }
 
     /// Checks that the server answers (connects, says hello, logs in);
     /// for start-up checks and `mail test` commands.
     pub fn check(&self) -> Result<(), SendError> {
-        match self.transport.test_connection() {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::Temporary(format!(
-                "{} does not answer NOOP",
-                self.server
-            ))),
-            Err(e) => Err(classify(&e)),
-        }
+        let inner = &self.inner;
+        inner.block_on(async {
+            let mut conn = inner.connection().await?;
+            match tokio::time::timeout(inner.timeout, conn.test_connected()).await {
+                Ok(true) => {
+                    inner.park(conn);
+                    Ok(())
+                }
+                _ => {
+                    inner.discard(conn);
+                    Err(SendError::Temporary(format!(
+                        "{} does not answer NOOP",
+                        inner.server
+                    )))
+                }
+            }
+        })
     }
 }
 
 impl MailTransport for SmtpMailer {
     fn send(&self, message: &lettre::Message) -> Result<(), SendError> {
-        self.transport
-            .send(message)
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        // As lettre's transports send a `Message`.
+        self.send_raw(message.envelope(), &message.formatted())
+    }
+}
+
+impl Inner {
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the mailer")
+    }
+
+    /// Runs `future` on the mailer's runtime, from any number of threads at
+    /// once. From inside some other tokio runtime (where blocking on one
+    /// would panic) it blocks on a thread of its own.
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.runtime().block_on(future);
+        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.runtime().block_on(future))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    /// One message over a pooled or new connection; the connection goes
+    /// back to the pool only if all went well.
+    async fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(self.timeout, conn.send(envelope, raw)).await {
+            Ok(Ok(_accepted)) => {
+                self.park(conn);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.discard(conn);
+                Err(classify(&e))
+            }
+            Err(_) => {
+                // Mid-exchange: nothing more can be said on it.
+                drop(conn);
+                Err(self.timed_out("sending a message"))
+            }
+        }
+    }
+
+    /// An idle connection that still answers NOOP (as lettre's pool checks
+    /// before reuse), or else a new one.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+        loop {
+            let (reuse, expired) = {
+                let mut idle = lock(&self.idle);
+                let expired = take_expired(&mut idle, self.pool_idle);
+                (idle.pop(), expired)
+            };
+            for parked in expired {
+                self.discard(parked.conn);
+            }
+            let Some(Idle { mut conn, .. }) = reuse else {
+                return self.open().await;
+            };
+            match tokio::time::timeout(self.timeout, conn.test_connected()).await {
+                Ok(true) if !conn.has_broken() => return Ok(conn),
+                Ok(_) => self.discard(conn),
+                Err(_) => drop(conn),
+            }
+        }
+    }
+
+    /// A new connection: TCP with `TCP_NODELAY`, TLS first for smtps://,
+    /// greeting and EHLO, STARTTLS as asked, login when configured.
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tcp = self.connect_tcp().await?;
+        tcp.set_nodelay(true).map_err(|e| {
+            SendError::Temporary(format!("{}: cannot set TCP_NODELAY: {e}", self.server))
+        })?;
+        let handshake = async {
+            let stream: Box<dyn AsyncTokioStream> = match (&self.tls, self.security) {
+                (Some(tls), SmtpSecurity::ImplicitTls) => {
+                    #[allow(deprecated)]
+                    let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
+                    stream.upgrade_tls(tls.clone()).await?;
+                    Box::new(TlsStream(stream))
+                }
+                _ => Box::new(tcp),
+            };
+            let mut conn =
+                AsyncSmtpConnection::connect_with_transport(stream, &self.hello_name).await?;
+            match (&self.tls, self.security) {
+                (Some(tls), SmtpSecurity::StartTlsRequired) => {
+                    conn.starttls(tls.clone(), &self.hello_name).await?;
+                }
+                (Some(tls), SmtpSecurity::StartTlsOpportunistic) if conn.can_starttls() => {
+                    conn.starttls(tls.clone(), &self.hello_name).await?;
+                }
+                _ => {}
+            }
+            if let Some(credentials) = &self.credentials {
+                conn.auth(&MECHANISMS, credentials).await?;
+            }
+            Ok::<_, lettre::transport::smtp::Error>(conn)
+        };
+        match tokio::time::timeout(self.timeout, handshake).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(self.timed_out("connecting")),
+        }
+    }
+
+    /// The first address of the host that accepts a TCP connection, each
+    /// tried for the timeout (as lettre does).
+    async fn connect_tcp(&self) -> Result<tokio::net::TcpStream, SendError> {
+        let failed = |what: &str, e: &dyn fmt::Display| {
+            SendError::Temporary(format!("{}: {what}: {e}", self.server))
+        };
+        let addrs = tokio::time::timeout(
+            self.timeout,
+            tokio::net::lookup_host((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| self.timed_out("looking up the host"))?
+        .map_err(|e| failed("cannot look up the host", &e))?;
+        let mut last = None;
+        for addr in addrs {
+            match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => last = Some(failed("cannot connect", &e)),
+                Err(_) => last = Some(self.timed_out("connecting")),
+            }
+        }
+        Err(last.unwrap_or_else(|| failed("cannot connect", &"the host has no address")))
+    }
+
+    fn timed_out(&self, doing: &str) -> SendError {
+        SendError::Temporary(format!(
+            "{}: no answer within {} s while {doing}",
+            self.server,
+            self.timeout.as_secs_f64()
+        ))
+    }
+
+    /// Back to the pool after a message went through, or closed when the
+    /// pool is full.
+    fn park(&self, conn: AsyncSmtpConnection) {
+        let mut idle = lock(&self.idle);
+        if idle.len() < self.pool_max {
+            idle.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        } else {
+            drop(idle);
+            self.discard(conn);
+        }
+    }
+
+    /// Says QUIT (unless the exchange broke) and closes, in the background.
+    fn discard(&self, mut conn: AsyncSmtpConnection) {
+        let timeout = self.timeout;
+        self.runtime().spawn(async move {
+            let _ = tokio::time::timeout(timeout, conn.abort()).await;
+        });
+    }
+}
+
+impl Drop for Inner {
+    /// Says QUIT on the idle connections (briefly), as lettre's pool does
+    /// when dropped, and stops the runtime without waiting for it.
+    fn drop(&mut self) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        let idle = std::mem::take(&mut *lock(&self.idle));
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_err() {
+            let quits: Vec<_> = idle
+                .into_iter()
+                .map(|mut parked| runtime.spawn(async move { parked.conn.abort().await }))
+                .collect();
+            let limit = self.timeout.min(Duration::from_secs(2));
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(limit, async {
+                    for quit in quits {
+                        let _ = quit.await;
+                    }
+                })
+                .await;
+            });
+        }
+        runtime.shutdown_background();
+    }
+}
+
+/// The pool's connections (poisoning aside: a panic elsewhere leaves the
+/// list itself sound).
+fn lock(idle: &Mutex<Vec<Idle>>) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+    idle.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes and returns the connections unused for `max_idle` or longer.
+fn take_expired(idle: &mut Vec<Idle>, max_idle: Duration) -> Vec<Idle> {
+    let (expired, kept) = std::mem::take(idle)
+        .into_iter()
+        .partition(|parked| parked.since.elapsed() >= max_idle);
+    *idle = kept;
+    expired
+}
+
+/// Closes (QUIT) connections unused for `max_idle`, looking every
+/// `max_idle` (as lettre's pool does), until the mailer is gone.
+async fn close_idle(
+    idle: std::sync::Weak<Mutex<Vec<Idle>>>,
+    max_idle: Duration,
+    timeout: Duration,
+) {
+    loop {
+        tokio::time::sleep(max_idle.max(Duration::from_secs(1))).await;
+        let Some(idle) = idle.upgrade() else {
+            return;
+        };
+        let expired = take_expired(&mut lock(&idle), max_idle);
+        drop(idle);
+        for mut parked in expired {
+            let _ = tokio::time::timeout(timeout, parked.conn.quit()).await;
+        }
+    }
+}
+
+/// lettre's implicit-TLS stream (over our socket) as the tokio stream
+/// [`AsyncSmtpConnection::connect_with_transport`] takes: lettre's streams
+/// speak futures-io.
+#[allow(deprecated)]
+#[derive(Debug)]
+struct TlsStream(AsyncNetworkStream);
+
+impl tokio::io::AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let read =
+            futures_io::AsyncRead::poll_read(Pin::new(&mut self.0), cx, buf.initialize_unfilled());
+        read.map_ok(|n| buf.advance(n))
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        futures_io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        futures_io::AsyncWrite::poll_close(Pin::new(&mut self.0), cx)
+    }
+}
+
+impl AsyncTokioStream for TlsStream {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
     }
 }
 
@@ -551,36 +897,103 @@ mod tests {
         assert!(matches!(mailer.check(), Err(SendError::Temporary(_))));
     }
 
-    /// A one-connection SMTP server that answers `RCPT TO` with `reply`.
-    fn refusing_server(reply: &'static str) -> u16 {
-        use std::io::{BufRead, BufReader, Write};
+    #[test]
+    fn a_silent_server_times_out() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        // Accepts and never says a word.
         std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut writer = stream.try_clone().unwrap();
-            let mut reader = BufReader::new(stream);
-            writer.write_all(b"220 test ESMTP\r\n").unwrap();
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                let command = line.to_ascii_uppercase();
-                let answer = if command.starts_with("EHLO") {
-                    "250 test\r\n".to_owned()
-                } else if command.starts_with("RCPT") {
-                    format!("{reply}\r\n")
-                } else if command.starts_with("QUIT") {
-                    let _ = writer.write_all(b"221 bye\r\n");
-                    return;
-                } else {
-                    "250 ok\r\n".to_owned()
-                };
-                if writer.write_all(answer.as_bytes()).is_err() {
-                    return;
-                }
-                line.clear();
+            let _held: Vec<_> = listener.incoming().take(2).collect();
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        let mailer = SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=1"))
+            .unwrap()
+            .transport()
+            .unwrap();
+        let started = Instant::now();
+        match mailer.send(&message()) {
+            Err(SendError::Temporary(text)) => {
+                assert!(text.contains("no answer within 1 s"), "{text}")
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    /// An SMTP server that answers `RCPT TO` with `reply` and takes the
+    /// message after `DATA`; counts the connections it accepts.
+    fn test_server(reply: &'static str) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                counted.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    writer.write_all(b"220 test ESMTP\r\n").unwrap();
+                    let mut line = String::new();
+                    let mut in_data = false;
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                        let command = line.to_ascii_uppercase();
+                        let answer = if in_data {
+                            in_data = line != ".\r\n";
+                            (!in_data).then(|| "250 queued\r\n".to_owned())
+                        } else if command.starts_with("EHLO") {
+                            Some("250 test\r\n".to_owned())
+                        } else if command.starts_with("RCPT") {
+                            Some(format!("{reply}\r\n"))
+                        } else if command.starts_with("DATA") {
+                            in_data = true;
+                            Some("354 go ahead\r\n".to_owned())
+                        } else if command.starts_with("QUIT") {
+                            let _ = writer.write_all(b"221 bye\r\n");
+                            return;
+                        } else {
+                            Some("250 ok\r\n".to_owned())
+                        };
+                        if let Some(answer) = answer
+                            && writer.write_all(answer.as_bytes()).is_err()
+                        {
+                            return;
+                        }
+                        line.clear();
+                    }
+                });
             }
         });
-        port
+        (port, connections)
+    }
+
+    #[test]
+    fn messages_share_a_connection() {
+        use std::sync::atomic::Ordering;
+        let (port, connections) = test_server("250 ok");
+        let mailer = SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5"))
+            .unwrap()
+            .transport()
+            .unwrap();
+        mailer.send(&message()).unwrap();
+        mailer.send(&message()).unwrap();
+        mailer.check().unwrap();
+        let envelope = message().envelope().clone();
+        mailer.send_raw(&envelope, &message().formatted()).unwrap();
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+
+        // Connections idle for `pool_idle` are not reused.
+        let (port, connections) = test_server("250 ok");
+        let mut settings =
+            SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5")).unwrap();
+        settings.pool_idle = Duration::ZERO;
+        let mailer = settings.transport().unwrap();
+        mailer.send(&message()).unwrap();
+        mailer.send(&message()).unwrap();
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
     }
 
     #[test]
@@ -590,7 +1003,7 @@ mod tests {
             ("450 4.2.0 greylisted, try again", false),
             ("535 5.7.8 authentication failed", false),
         ] {
-            let port = refusing_server(reply);
+            let (port, _) = test_server(reply);
             let mailer = SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5"))
                 .unwrap()
                 .transport()

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use lettre::Transport;
 use paperboy_core::mail::{Cadence, Schedule, parse_zone};
 use paperboy_core::{EmailAddress, MessageId};
 use paperboy_import::ParseOptions;
@@ -191,7 +190,8 @@ fn subscribe(store: &dyn Store, n: usize, at: DateTime<Utc>) -> anyhow::Result<(
     Ok(())
 }
 
-/// Sends `raw` `n` times through the same server with lettre alone (no
+/// Sends `raw` `n` times through the same server with the SMTP client alone
+/// (lettre's SMTP over [`paperboy_mail::smtp::SmtpMailer`]'s sockets; no
 /// database, no rendering) over `connections` connections at once: how
 /// fast the server and the SMTP client take mail.
 fn bare_client(
@@ -201,7 +201,6 @@ fn bare_client(
     connections: usize,
 ) -> anyhow::Result<std::time::Duration> {
     let mailer = smtp.transport()?;
-    let transport = mailer.lettre();
     let envelope = lettre::address::Envelope::new(
         Some("papers@example.org".parse()?),
         vec!["reader@example.org".parse()?],
@@ -213,9 +212,10 @@ fn bare_client(
             .map(|t| {
                 let count = per_thread.min(n.saturating_sub(t * per_thread));
                 let envelope = &envelope;
+                let mailer = &mailer;
                 scope.spawn(move || -> anyhow::Result<()> {
                     for _ in 0..count {
-                        transport
+                        mailer
                             .send_raw(envelope, raw)
                             .context("the bare client could not send")?;
                     }
