@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use paperboy_core::MessageId;
 use paperboy_store::{OutboxMessage, Store, StoreError};
 
 use crate::content::log_recipient;
@@ -162,6 +163,8 @@ struct BatchState {
     error: Option<DeliverError>,
     /// Taken but not tried (the lease was running out).
     unsent: Vec<OutboxMessage>,
+    /// Accepted by the server, to be marked sent together.
+    accepted: Vec<MessageId>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -170,6 +173,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// What happened to one message, for the run's bookkeeping.
 enum Outcome {
+    /// The server took it; marked sent with the rest of its batch.
+    Accepted(MessageId),
     Done,
     Temporary(String),
 }
@@ -221,6 +226,7 @@ impl Deliverer {
                     stopped: None,
                     error: None,
                     unsent: Vec::new(),
+                    accepted: Vec::new(),
                 }),
                 lease_until,
                 margin,
@@ -234,6 +240,10 @@ impl Deliverer {
             let state = batch.state.into_inner().unwrap_or_else(|e| e.into_inner());
             failures_in_a_row = state.failures_in_a_row;
             report.add(&state.report);
+            // One transaction for the batch's accepted messages. A crash
+            // before it resends them after the lease: the same bytes.
+            self.store.mark_sent(&state.accepted, (self.clock)())?;
+            report.sent += state.accepted.len() as u64;
             // Whatever a worker did not get to: handed back.
             let mut rest = state.unsent;
             rest.extend(batch.queue.into_inner().unwrap_or_else(|e| e.into_inner()));
@@ -288,6 +298,10 @@ impl Deliverer {
             let mut state = lock(&batch.state);
             state.report.add(&report);
             match outcome {
+                Ok(Outcome::Accepted(id)) => {
+                    state.failures_in_a_row = 0;
+                    state.accepted.push(id);
+                }
                 Ok(Outcome::Done) => state.failures_in_a_row = 0,
                 Ok(Outcome::Temporary(error)) => {
                     state.failures_in_a_row += 1;
@@ -340,8 +354,6 @@ impl Deliverer {
                 if let Some(hook) = &self.after_accept {
                     hook(message);
                 }
-                self.store.mark_sent(message.id, (self.clock)())?;
-                report.sent += 1;
                 tracing::info!(
                     message.key = %message.key,
                     message.kind = message.kind.as_str(),
@@ -349,7 +361,7 @@ impl Deliverer {
                     attempts = message.attempts,
                     "mail sent"
                 );
-                Ok(Outcome::Done)
+                Ok(Outcome::Accepted(message.id))
             }
             Err(SendError::Temporary(error)) => {
                 let error = redact(&error, message);
@@ -476,7 +488,7 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    use paperboy_core::{EmailAddress, MessageId, Schedule};
+    use paperboy_core::{EmailAddress, Schedule};
     use paperboy_store::{
         Mail, MessageKind, MessageStatus, NewSubscription, SqliteStore, SubscriptionStatus,
     };

@@ -2420,7 +2420,7 @@ pub fn claimed_messages_are_leased_until_settled(store: &dyn Store) {
     store
         .mark_retry(m1, "451 try again later", min(30))
         .expect("retry");
-    store.mark_sent(m2, min(6)).expect("sent");
+    store.mark_sent(&[m2], min(6)).expect("sent");
     assert!(
         store
             .claim_messages(min(29), min(40), 10)
@@ -2449,13 +2449,16 @@ pub fn claimed_messages_are_leased_until_settled(store: &dyn Store) {
             failed: 0
         }
     );
+    // One unknown id: nothing of the batch is marked.
+    let queued = store.outbox_stats().expect("stats").queued;
     let err = store
-        .mark_sent(MessageId(9999), t0)
+        .mark_sent(&[m1, MessageId(9999)], t0)
         .expect_err("unknown message");
     assert!(
         matches!(err, StoreError::MessageNotFound { id: 9999 }),
         "{err:?}"
     );
+    assert_eq!(store.outbox_stats().expect("stats").queued, queued);
 }
 
 /// Messages of a subscription that no longer wants them are failed when a
@@ -2565,7 +2568,7 @@ pub fn bounces_pause_a_subscription(store: &dyn Store) {
     assert!(!fail(m2));
     assert!(!fail(m2), "marking one message twice");
     assert_eq!(subscription_of(store, sub.id).bounces, 2);
-    store.mark_sent(m3, t0).expect("sent");
+    store.mark_sent(&[m3], t0).expect("sent");
     assert_eq!(subscription_of(store, sub.id).bounces, 0);
     assert!(!fail(m4));
     assert!(!fail(m5));

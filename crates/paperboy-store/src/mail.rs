@@ -342,10 +342,11 @@ pub trait Mail {
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
 
-    /// The message was accepted by the mail server; resets its
-    /// subscription's bounce count. `MessageNotFound` for an unknown id
-    /// (as for the other `mark_*`).
-    fn mark_sent(&self, id: MessageId, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The messages were accepted by the mail server (one transaction for
+    /// all: a sender marks a batch at once); resets their subscriptions'
+    /// bounce counts. `MessageNotFound` (and nothing marked) for an unknown
+    /// id (as for the other `mark_*`).
+    fn mark_sent(&self, ids: &[MessageId], now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// A temporary failure: released, to be tried again at `retry_at`. A
     /// message already sent or failed stays as it is.

@@ -492,21 +492,27 @@ impl Mail for SqliteStore {
         })
     }
 
-    fn mark_sent(&self, id: MessageId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let operation = "mark a message sent";
+    fn mark_sent(&self, ids: &[MessageId], now: DateTime<Utc>) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let operation = "mark messages sent";
+        let now = format_time(now);
         self.write(operation, |tx| {
             let err = |e| StoreError::database(operation, e);
-            let (_, subscription) = message_state(tx, id, operation)?;
-            tx.prepare_cached(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, lease_until = NULL \
-                 WHERE id = ?1",
-            )
-            .and_then(|mut stmt| stmt.execute((id.0, format_time(now))))
-            .map_err(err)?;
-            if let Some(subscription) = subscription {
-                tx.prepare_cached("UPDATE subscriptions SET bounces = 0 WHERE id = ?1")
-                    .and_then(|mut stmt| stmt.execute([subscription]))
-                    .map_err(err)?;
+            for &id in ids {
+                let (_, subscription) = message_state(tx, id, operation)?;
+                tx.prepare_cached(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, lease_until = NULL \
+                     WHERE id = ?1",
+                )
+                .and_then(|mut stmt| stmt.execute((id.0, &now)))
+                .map_err(err)?;
+                if let Some(subscription) = subscription {
+                    tx.prepare_cached("UPDATE subscriptions SET bounces = 0 WHERE id = ?1")
+                        .and_then(|mut stmt| stmt.execute([subscription]))
+                        .map_err(err)?;
+                }
             }
             Ok(())
         })

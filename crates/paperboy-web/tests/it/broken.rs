@@ -285,7 +285,7 @@ impl Mail for BrokenStore {
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         fail()
     }
-    fn mark_sent(&self, _: MessageId, _: DateTime<Utc>) -> Result<(), StoreError> {
+    fn mark_sent(&self, _: &[MessageId], _: DateTime<Utc>) -> Result<(), StoreError> {
         fail()
     }
     fn mark_retry(&self, _: MessageId, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
