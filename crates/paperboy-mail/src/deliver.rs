@@ -42,7 +42,9 @@ pub struct RetryPolicy {
     /// of its lease is left, so this must be well above the time one send
     /// can take (the SMTP timeout times a few commands).
     pub lease: Duration,
-    /// Messages claimed at a time.
+    /// Messages claimed at a time. The ones the server accepted are marked
+    /// sent together when the batch is done (one transaction): a crash
+    /// before that resends at most a batch, each the same bytes as before.
     pub batch: usize,
     /// Temporary failures in a row after which the server is taken to be
     /// down (or refusing us) and the run stops.
@@ -54,7 +56,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     /// 1 min, 5 min, 30 min, 2 h, then every 8 h; 8 attempts (about a day
-    /// and a half); paused after 3 bounces; 5-minute leases, 50 at a time;
+    /// and a half); paused after 3 bounces; 5-minute leases, 200 at a time;
     /// stop after 5 temporary failures in a row; 8 connections.
     fn default() -> RetryPolicy {
         let minutes = |m: u64| Duration::from_secs(60 * m);
@@ -69,7 +71,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             pause_after: 3,
             lease: minutes(5),
-            batch: 50,
+            batch: 200,
             trip_after: 5,
             connections: 8,
         }
