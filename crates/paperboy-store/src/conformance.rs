@@ -78,6 +78,8 @@ macro_rules! conformance_suite {
             vectors_round_trip_and_follow_their_sequence,
             bad_vectors_store_nothing,
             texts_changed_since_carry_the_vector_hash,
+            job_leases_exclude_others_until_they_run_out,
+            job_leases_are_released_only_by_their_holder,
             subscribe_then_confirm_once,
             subscribe_again_replaces_only_what_is_not_active,
             unsubscribe_returns_the_subscription_as_it_was,
@@ -2946,6 +2948,79 @@ pub fn queued_alerts_are_no_longer_pending(store: &dyn Store) {
     assert_eq!(
         store.message(first).expect("message").map(|m| m.key),
         Some("alert-1".to_string())
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Job leases
+
+pub fn job_leases_exclude_others_until_they_run_out(store: &dyn Store) {
+    let (now, until) = (at(4, 8, 0), at(4, 8, 30_000));
+    assert!(
+        store
+            .try_lease("embed", "node-a", now, until)
+            .expect("take a free lease")
+    );
+    assert!(
+        !store
+            .try_lease("embed", "node-b", at(4, 8, 10_000), at(4, 8, 40_000))
+            .expect("ask"),
+        "a lease that has not run out belongs to its holder"
+    );
+    assert!(
+        store
+            .try_lease("sync:hf", "node-b", now, until)
+            .expect("another job"),
+        "leases are per job"
+    );
+    assert!(
+        store
+            .try_lease("embed", "node-a", at(4, 8, 20_000), at(4, 8, 50_000))
+            .expect("renew"),
+        "the holder renews its lease"
+    );
+    assert!(
+        !store
+            .try_lease("embed", "node-b", at(4, 8, 40_000), at(4, 8, 70_000))
+            .expect("ask"),
+        "the renewed lease runs to its new end"
+    );
+    assert!(
+        store
+            .try_lease("embed", "node-b", at(4, 8, 50_000), at(4, 8, 80_000))
+            .expect("take over"),
+        "a lease that ran out is taken over"
+    );
+    assert!(
+        !store
+            .try_lease("embed", "node-a", at(4, 8, 60_000), at(4, 8, 90_000))
+            .expect("ask"),
+        "the old holder has lost it"
+    );
+}
+
+pub fn job_leases_are_released_only_by_their_holder(store: &dyn Store) {
+    let (now, until) = (at(4, 8, 0), at(4, 9, 0));
+    assert!(
+        store
+            .try_lease("digests", "node-a", now, until)
+            .expect("take")
+    );
+    store
+        .release_lease("digests", "node-b")
+        .expect("release by another");
+    assert!(
+        !store
+            .try_lease("digests", "node-b", now, until)
+            .expect("ask"),
+        "another process cannot release the lease"
+    );
+    store.release_lease("digests", "node-a").expect("release");
+    assert!(
+        store
+            .try_lease("digests", "node-b", now, until)
+            .expect("take after release"),
+        "a released lease is free at once"
     );
 }
 

@@ -11,25 +11,36 @@
 //! It knows nothing of HTTP, the command line or source file formats: callers
 //! hand it [`SourceRecord`]s and get domain types back.
 
+mod codec;
 #[doc(hidden)]
 pub mod conformance;
+mod copy;
 mod error;
+mod jobs;
 mod mail;
+mod postgres;
 mod site;
 mod sqlite;
 mod vectors;
 
 use std::ops::AddAssign;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use paperboy_core::{ArxivId, DailyEntry, Paper, SourceRecord};
 
+pub use copy::{
+    CopyError, CopyProgress, CopyReport, CopyStep, TableCopy, copied_tables,
+    copy_sqlite_to_postgres,
+};
 pub use error::StoreError;
+pub use jobs::Jobs;
 pub use mail::{
     AlertDelivery, Mail, MessageKind, MessageStatus, NewMessage, NewSavedSearch, NewSubscription,
     OutboxMessage, OutboxStats, PendingAlert, SavedSearch, SubscribeOutcome, Subscription,
     SubscriptionStatus,
 };
+pub use postgres::{CHANGES_CHANNEL, PgStore};
 pub use site::{
     Accounts, EntryQuery, ListOrder, Listed, Listings, PaperPage, Participation, Session,
     UpvoteState,
@@ -41,7 +52,7 @@ pub use vectors::{PaperText, PaperVector, VectorStats, Vectors, decode_vector, e
 ///
 /// Object safe and shareable across threads (`Arc<dyn Store>`); every method
 /// takes `&self` and each write is one transaction, all or nothing.
-pub trait Store: Listings + Accounts + Participation + Vectors + Mail + Send + Sync {
+pub trait Store: Listings + Accounts + Participation + Vectors + Mail + Jobs + Send + Sync {
     /// Merges a batch of records into the store in one transaction: either
     /// every record is applied or (on error) none is.
     ///
@@ -88,6 +99,17 @@ pub trait Store: Listings + Accounts + Participation + Vectors + Mail + Send + S
         seq: u64,
         limit: usize,
     ) -> Result<Vec<(u64, PaperPage)>, StoreError>;
+
+    /// Waits until papers may have changed (a hint: read
+    /// [`Store::change_seq`] after it) or `timeout` passed, whichever comes
+    /// first. Derived indexes and caches of every process sharing the
+    /// database call it between catching up. SQLite cannot be told, so it
+    /// waits out the timeout; PostgreSQL wakes up as soon as a writer on any
+    /// node commits a change.
+    fn wait_for_changes(&self, timeout: Duration) -> Result<(), StoreError> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
 }
 
 /// What one [`Store::upsert`] did. `added + updated + unchanged` is the number

@@ -7,8 +7,10 @@
 //! visitor who is not signed in (a signed-in viewer sees their own upvotes
 //! and forms). An entry is fresh while no write went through
 //! [`crate::AppState::write`] since it was rendered (users' upvotes and
-//! comments show at once) and for at most the configured TTL (writes by
-//! other processes, such as an import, show within it). Errors are never
+//! comments show at once), the store's change sequence has not moved (writes
+//! by other processes — an import, another node sharing the database — show
+//! as soon as [`crate::search::spawn_refresher`] sees them), and for at most
+//! the configured TTL. Errors are never
 //! cached.
 
 use std::collections::HashMap;

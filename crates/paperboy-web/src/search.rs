@@ -55,46 +55,62 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/search.atom", get(search_feed))
 }
 
-/// Catches the indexes up with the store now, then every [`REFRESH_EVERY`],
-/// on the blocking pool, for as long as the runtime runs, saving a changed
-/// vector index every [`SAVE_VECTORS_EVERY`]. Nothing to do without an
-/// index. Must be called inside a tokio runtime.
+/// Follows the store's changes for as long as the runtime runs: catches the
+/// search indexes up now, then after every change (made here or by another
+/// process sharing the database: [`paperboy_store::Store::wait_for_changes`])
+/// or every [`REFRESH_EVERY`], and marks cached responses stale when the
+/// change sequence moved, so that what any node wrote shows on every node.
+/// Saves a changed vector index every [`SAVE_VECTORS_EVERY`]. Runs on the
+/// blocking pool; must be called inside a tokio runtime.
 pub fn spawn_refresher(state: &AppState) {
-    let Some(engine) = state.search.clone() else {
-        return;
-    };
-    let store = Arc::clone(&state.store);
+    let state = state.clone();
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(REFRESH_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen: Option<u64> = None;
         let mut saved = std::time::Instant::now();
         loop {
-            ticks.tick().await;
-            let engine = Arc::clone(&engine);
-            let store = Arc::clone(&store);
-            let started = std::time::Instant::now();
+            let store = Arc::clone(&state.store);
+            let engine = state.search.clone();
             let save = saved.elapsed() >= SAVE_VECTORS_EVERY;
-            let work = move || -> Result<(u64, u64), SearchError> {
+            if save {
+                saved = std::time::Instant::now();
+            }
+            let wait = seen.is_some();
+            let started = std::time::Instant::now();
+            let work = move || -> Result<(u64, (u64, u64)), SearchError> {
+                if wait {
+                    store.wait_for_changes(REFRESH_EVERY)?;
+                }
+                let seq = store.change_seq()?;
+                let Some(engine) = engine else {
+                    return Ok((seq, (0, 0)));
+                };
                 let applied = engine.catch_up(store.as_ref())?;
                 if save && let Some(vectors) = engine.vectors.as_ref().filter(|v| v.is_dirty()) {
                     vectors.save()?;
                 }
-                Ok(applied)
+                Ok((seq, applied))
             };
-            if save {
-                saved = std::time::Instant::now();
-            }
             match tokio::task::spawn_blocking(work).await {
-                Ok(Ok((0, 0))) => {}
-                Ok(Ok((papers, vectors))) => tracing::info!(
-                    papers,
-                    vectors,
-                    duration_ms = started.elapsed().as_millis() as u64,
-                    "search indexes caught up"
-                ),
-                Ok(Err(error)) => tracing::error!(%error, "search index catch-up failed"),
-                Err(error) => tracing::error!(%error, "search index catch-up panicked"),
+                Ok(Ok((seq, applied))) => {
+                    if seen.is_some_and(|seen| seen != seq) {
+                        state.cache.invalidate();
+                    }
+                    seen = Some(seq);
+                    if applied != (0, 0) {
+                        tracing::info!(
+                            papers = applied.0,
+                            vectors = applied.1,
+                            duration_ms = started.elapsed().as_millis() as u64,
+                            "search indexes caught up"
+                        );
+                    }
+                    continue;
+                }
+                Ok(Err(error)) => tracing::error!(%error, "catching up with the database failed"),
+                Err(error) => tracing::error!(%error, "catching up with the database panicked"),
             }
+            // Not in a hurry after a failure (the database may be down).
+            tokio::time::sleep(REFRESH_EVERY).await;
         }
     });
 }

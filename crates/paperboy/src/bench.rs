@@ -1,7 +1,9 @@
 //! `paperboy bench …`: prints measured figures. Targets live in
 //! docs/benchmarks.md, never in tests.
 
+pub mod backends;
 pub mod digest;
+pub mod load;
 pub mod quality;
 pub mod scale;
 

@@ -13,6 +13,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "PAPERBOY_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// A PostgreSQL database (postgres://user[:password]@host[:port]/db) to
+    /// keep everything in instead of the SQLite file in the data directory;
+    /// several `serve` nodes can share one. Indexes stay in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "PAPERBOY_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
     /// Configuration file (TOML); flags and PAPERBOY_* variables override it.
     #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -46,6 +58,22 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Mail: queue the digests and alerts that are due and send the outbox.
     Digest(DigestArgs),
+    /// Copy this data directory's SQLite database into an empty PostgreSQL
+    /// database (the move to `--database-url`), verified table by table by
+    /// row counts and checksums; all or nothing.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The PostgreSQL database to copy into
+    /// (postgres://user[:password]@host[:port]/db); it must hold no data.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Copy into this schema of the database (created when missing)
+    /// instead of the URL's search path (`public` by default).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +366,34 @@ pub enum BenchWhat {
         /// How many queries to write.
         #[arg(long, default_value_t = 500)]
         max_queries: usize,
+    },
+    /// SQLite vs PostgreSQL on the real HF catalog, in one run: import
+    /// throughput (the catalog, then the same files again, all unchanged)
+    /// into a temporary SQLite store and a PostgreSQL schema of the run's
+    /// own (dropped at the end), then req/s, p50 and p99 of
+    /// `/api/daily_papers?date=DATE` served by the web stack from each, with
+    /// the page cache off and at its default. Needs --database-url.
+    Backends {
+        /// Folder of HF daily_papers JSON files.
+        #[arg(long, default_value = "../shared/data/hf-daily-papers")]
+        catalog: PathBuf,
+        /// Keep-alive HTTP connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds measured per path, backend and cache setting.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Records per import transaction.
+        #[arg(long, default_value_t = 5_000)]
+        batch_size: usize,
+        /// The curation day to list (default: a day with a full page, 50
+        /// entries).
+        #[arg(long, value_name = "YYYY-MM-DD", default_value = "2026-05-12")]
+        date: NaiveDate,
+        /// Load this path instead of /api/daily_papers?date=DATE (repeat
+        /// for several, e.g. --path /papers/trending).
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<String>,
     },
     /// Write a generated Kaggle JSON lines file (the bench's input) and exit.
     #[command(hide = true)]

@@ -10,8 +10,12 @@ use serde::Deserialize;
 /// Everything a command may need to know about this installation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Holds `paperboy.db` and derived indexes.
+    /// Holds `paperboy.db` (unless `database_url` is set) and derived indexes.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user[:pass]@host[:port]/db`)
+    /// instead of the SQLite file in `data_dir`: several `serve` nodes can
+    /// share it.
+    pub database_url: Option<String>,
     pub import: ImportConfig,
     pub sync: SyncConfig,
     pub web: WebSettings,
@@ -29,6 +33,9 @@ pub struct MailSettings {
     pub from: String,
     /// Seconds between two rounds of the scheduler and sender in `serve`.
     pub interval_secs: u64,
+    /// Seconds a sender holds the messages it claimed: a node that dies
+    /// mid-send leaves them to the others after this.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +68,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             data_dir: PathBuf::from("./paperboy-data"),
+            database_url: None,
             import: ImportConfig { batch_size: 5_000 },
             sync: SyncConfig {
                 arxiv_oai_url: paperboy_sync::ARXIV_OAI_BASE_URL.into(),
@@ -78,6 +86,7 @@ impl Default for Config {
                 smtp_url: None,
                 from: "Paperboy <papers@localhost>".into(),
                 interval_secs: 30,
+                lease_secs: 300,
             },
         }
     }
@@ -88,6 +97,7 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data: Option<PathBuf>,
+    pub database_url: Option<String>,
     #[serde(default)]
     pub import: FileImport,
     #[serde(default)]
@@ -104,6 +114,7 @@ pub struct FileMail {
     pub smtp_url: Option<String>,
     pub from: Option<String>,
     pub interval_secs: Option<u64>,
+    pub lease_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +146,7 @@ pub struct FileSync {
 #[derive(Debug, Default)]
 pub struct Overrides {
     pub data: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub batch_size: Option<usize>,
     pub arxiv_oai_url: Option<String>,
     pub hf_url: Option<String>,
@@ -158,6 +170,10 @@ impl Config {
         let d = Config::default();
         let config = Config {
             data_dir: overrides.data.or(file.data).unwrap_or(d.data_dir),
+            database_url: overrides
+                .database_url
+                .or(file.database_url)
+                .filter(|url| !url.trim().is_empty()),
             import: ImportConfig {
                 batch_size: overrides
                     .batch_size
@@ -195,6 +211,7 @@ impl Config {
                     .filter(|url| !url.trim().is_empty()),
                 from: file.mail.from.unwrap_or(d.mail.from),
                 interval_secs: file.mail.interval_secs.unwrap_or(d.mail.interval_secs),
+                lease_secs: file.mail.lease_secs.unwrap_or(d.mail.lease_secs),
             },
         };
         config.validate()?;
@@ -229,6 +246,14 @@ impl Config {
                 bail!("{key} must be an http:// or https:// URL, got {url:?}");
             }
         }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "database_url must be a postgres:// URL, got one starting {:?}",
+                url.split("://").next().unwrap_or_default()
+            );
+        }
         if let Some(url) = &self.mail.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
         {
@@ -241,6 +266,12 @@ impl Config {
             bail!(
                 "mail.interval_secs must be between 1 and 86400, got {}",
                 self.mail.interval_secs
+            );
+        }
+        if !(60..=86_400).contains(&self.mail.lease_secs) {
+            bail!(
+                "mail.lease_secs must be between 60 and 86400, got {}",
+                self.mail.lease_secs
             );
         }
         Ok(())
@@ -281,6 +312,8 @@ mod tests {
     fn example_config_is_complete_and_valid() {
         let file: FileConfig = toml::from_str(EXAMPLE).expect("example parses");
         assert!(file.data.is_some());
+        // database_url is left out of the example on purpose (SQLite by default).
+        assert!(file.database_url.is_none());
         assert!(file.import.batch_size.is_some());
         let FileSync {
             arxiv_oai_url,
@@ -308,8 +341,11 @@ mod tests {
             smtp_url,
             from,
             interval_secs,
+            lease_secs,
         } = &file.mail;
-        assert!(smtp_url.is_none() && from.is_some() && interval_secs.is_some());
+        assert!(
+            smtp_url.is_none() && from.is_some() && interval_secs.is_some() && lease_secs.is_some()
+        );
         assert_eq!(
             Config::build(file, Overrides::default()).unwrap(),
             Config::default()
@@ -330,6 +366,33 @@ mod tests {
         .unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from-file"));
         assert_eq!(c.import.batch_size, 9);
+    }
+
+    #[test]
+    fn a_database_url_must_name_postgres() {
+        let with = |url: &str| {
+            Config::build(
+                FileConfig::default(),
+                Overrides {
+                    database_url: Some(url.into()),
+                    ..Overrides::default()
+                },
+            )
+        };
+        let c = with("postgres://paperboy@db/papers").unwrap();
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://paperboy@db/papers")
+        );
+        assert!(with("postgresql://db/papers").is_ok());
+        assert_eq!(with("  ").unwrap().database_url, None, "blank means SQLite");
+        let err = with("mysql://root:secret@db/papers")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database_url") && !err.contains("secret"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use paperboy_embed::{Embedder, MINILM_DIM, MiniLm, document_text};
 use paperboy_store::{PaperVector, Store};
 use sha2::{Digest, Sha256};
 
+use crate::jobs::Lease;
 use crate::progress::Progress;
 
 /// The name vectors of all-MiniLM-L6-v2 are stored under.
@@ -37,6 +38,11 @@ const EXPORT_MAGIC: &[u8] = b"PAPERBOY-VECTORS 1\n";
 
 /// How long the background job sleeps when everything is embedded.
 const IDLE: Duration = Duration::from_secs(5);
+
+/// How long the `embed` job lease lasts past each step: many steps' worth,
+/// so that a slow step never loses it, yet a dead node's job is taken over
+/// within a couple of minutes.
+const LEASE: Duration = Duration::from_secs(120);
 
 /// The store key of the job's cursor (the last paper change it handled).
 fn cursor_key(model: &str) -> String {
@@ -163,7 +169,9 @@ pub fn load_model(dir: &Path) -> anyhow::Result<MiniLm> {
 
 /// Runs the embedding job on a thread of its own for as long as the process
 /// lives: catches up, then looks for new papers every few seconds. Errors
-/// are logged and retried later; they never stop the server.
+/// are logged and retried later; they never stop the server. Of several
+/// processes on one database, only the holder of the `embed` job lease
+/// works (see [`crate::jobs`]).
 pub fn spawn_background(store: Arc<dyn Store>, embedder: Arc<dyn Embedder>) {
     let spawned = std::thread::Builder::new()
         .name("embed".into())
@@ -173,9 +181,23 @@ pub fn spawn_background(store: Arc<dyn Store>, embedder: Arc<dyn Embedder>) {
                 embedder: embedder.as_ref(),
                 model: MODEL,
             };
+            // One node embeds; the others find the vectors in the database.
+            let lease = Lease::new(store.as_ref(), "embed", LEASE);
             let mut embedded = 0u64;
             let mut started = Instant::now();
             loop {
+                match lease.hold() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        std::thread::sleep(IDLE);
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot take the embedding lease; retrying later");
+                        std::thread::sleep(IDLE * 6);
+                        continue;
+                    }
+                }
                 match job.step(STEP) {
                     Ok(step) if step.done => {
                         if embedded > 0 {

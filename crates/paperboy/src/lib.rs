@@ -7,7 +7,9 @@ pub mod cli;
 pub mod config;
 pub mod embed;
 pub mod import;
+pub mod jobs;
 pub mod mail;
+pub mod migrate;
 pub mod progress;
 pub mod quality;
 pub mod search;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use paperboy_import::{Format, ParseOptions};
-use paperboy_store::{SqliteStore, Store};
+use paperboy_store::{PgStore, SqliteStore, Store};
 
 use crate::cli::{BenchWhat, Cli, Command};
 use crate::config::{Config, FileConfig, Overrides};
@@ -34,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let mut overrides = Overrides {
         data: cli.data.clone(),
+        database_url: cli.database_url.clone(),
         ..Overrides::default()
     };
     match &cli.command {
@@ -60,7 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::User(_)
         | Command::Search(_)
         | Command::Reindex
-        | Command::Embed(_) => {}
+        | Command::Embed(_)
+        | Command::Migrate(_) => {}
     }
     let config = Config::build(file, overrides)?;
 
@@ -83,7 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 username.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
             let display_name = name.unwrap_or_else(|| username.clone());
             let user = paperboy_web::account::create_user(
-                &store,
+                store.as_ref(),
                 &username,
                 &email,
                 &display_name,
@@ -105,7 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config)?;
             let mut progress = Progress::for_stderr("importing");
             let summary = import_files(
-                &store,
+                store.as_ref(),
                 ImportRequest {
                     paths: &args.paths,
                     format,
@@ -128,12 +132,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sync(args) => {
             let store = open_store(&config)?;
-            sync::run(&store, &config, args.source)?;
+            sync::run(store.as_ref(), &config, args.source)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Search(args) => {
             let store = open_store(&config)?;
-            search::search(&store, &config, &args)?;
+            search::search(store.as_ref(), &config, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest(cli::DigestArgs {
@@ -149,7 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         })
                 })
                 .transpose()?;
-            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+            let store = open_store(&config)?;
             let complete = mail::digest_send(store, &config, dry_run, at)?;
             Ok(if complete {
                 ExitCode::SUCCESS
@@ -157,9 +161,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Migrate(args) => migrate::run(&config, &args),
         Command::Reindex => {
             let store = open_store(&config)?;
-            search::reindex(&store, &config)?;
+            search::reindex(store.as_ref(), &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Embed(args) => {
@@ -168,18 +173,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 embed::print_embedding(&model_dir, text)?;
             } else if let Some(path) = &args.export {
                 let store = open_store(&config)?;
-                let n = embed::export_vectors(&store, path)?;
+                let n = embed::export_vectors(store.as_ref(), path)?;
                 println!("exported {n} vectors to {}", path.display());
             } else if let Some(path) = &args.import {
                 let store = open_store(&config)?;
-                let outcome = embed::import_vectors(&store, path)?;
+                let outcome = embed::import_vectors(store.as_ref(), path)?;
                 println!(
                     "stored {} vectors; skipped {} of papers not here and {} made for another text",
                     outcome.stored, outcome.unknown, outcome.stale
                 );
             } else {
                 let store = open_store(&config)?;
-                embed::embed_catalog(&store, &model_dir)?;
+                embed::embed_catalog(store.as_ref(), &model_dir)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -292,6 +297,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         quality::known_items::write_known_item_set(&catalog, &out, max_queries)?;
                     println!("{summary}");
                 }
+                BenchWhat::Backends {
+                    catalog,
+                    connections,
+                    secs,
+                    batch_size,
+                    date,
+                    paths,
+                } => {
+                    let database_url = config.database_url.clone().context(
+                        "bench backends needs a PostgreSQL server: --database-url postgres://…",
+                    )?;
+                    bench::backends::bench_backends(bench::backends::BackendsBench {
+                        database_url,
+                        catalog,
+                        connections,
+                        secs,
+                        batch_size,
+                        date,
+                        paths,
+                    })?;
+                }
                 BenchWhat::GenerateKaggle { lines, sample, out } => {
                     bench::generate_kaggle(&sample, lines, &out)?;
                 }
@@ -304,7 +330,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Runs the web server until ctrl-c (and, with the embedding model, the
 /// background embedding job).
 fn serve(config: &Config, model_dir: &std::path::Path) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = Arc::new(open_store(config)?);
+    let store = open_store(config)?;
     let web = paperboy_web::WebConfig {
         base_url: config.web.base_url.trim_end_matches('/').to_string(),
         secure_cookies: config.web.secure_cookies,
@@ -361,7 +387,54 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+/// The store the configuration names: PostgreSQL at `database_url`, else
+/// the SQLite file in the data directory.
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.database_url {
+        let store = PgStore::connect(url)
+            .with_context(|| format!("cannot open the PostgreSQL database {}", redact_url(url)))?;
+        return Ok(Arc::new(store));
+    }
     let path = config.database_path();
-    SqliteStore::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
+    let store = SqliteStore::open(&path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority.len()..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        for (url, shown) in [
+            (
+                "postgres://paperboy:s3cr:et@db.internal:5432/papers?sslmode=disable",
+                "postgres://paperboy:***@db.internal:5432/papers?sslmode=disable",
+            ),
+            (
+                "postgres://paperboy@db/papers",
+                "postgres://paperboy@db/papers",
+            ),
+            ("postgres://db/papers", "postgres://db/papers"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use paperboy_mail::smtp::SmtpSettings;
 use paperboy_store::Store;
 
 use crate::config::Config;
+use crate::jobs::Lease;
 
 /// Set to `exit-after-accept` to crash the sender right after the SMTP
 /// server accepted a message and before it is marked sent (the crash test
@@ -84,6 +85,7 @@ fn deliverer(
         &config.web.site_name,
     )?;
     let mut deliverer = Deliverer::new(Arc::clone(store), Arc::new(transport), settings);
+    deliverer.policy.lease = Duration::from_secs(config.mail.lease_secs);
     if let Some(at) = at {
         let offset = at - Utc::now();
         deliverer.clock = Arc::new(move || Utc::now() + offset);
@@ -129,7 +131,9 @@ fn summary(queued: &ScheduleReport, sent: &DeliveryReport) -> String {
 const SEND_EVERY: Duration = Duration::from_secs(2);
 
 /// Starts the mail worker of `serve`: the scheduler every
-/// `mail.interval_secs`, the sender every [`SEND_EVERY`]. Without an SMTP
+/// `mail.interval_secs` (of several nodes on one database, the holder of the
+/// `mail-scheduler` job lease), the sender every [`SEND_EVERY`] (on every
+/// node: the outbox hands each message to one sender). Without an SMTP
 /// URL nothing is scheduled or sent (subscriptions and confirmation mails
 /// still queue, and go out once one is configured).
 pub fn spawn_worker(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<()> {
@@ -137,16 +141,22 @@ pub fn spawn_worker(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<()
         tracing::info!("mail is off: no SMTP server configured (mail.smtp_url)");
         return Ok(());
     };
-    let scheduler = Scheduler::new(store);
+    let scheduler = Scheduler::new(Arc::clone(&store));
     let interval = Duration::from_secs(config.mail.interval_secs);
     std::thread::Builder::new()
         .name("mail".into())
         .spawn(move || {
+            // Every node sends (each claims its own messages); one queues.
+            let lease = Lease::new(store.as_ref(), "mail-scheduler", interval * 4);
             let mut scheduled: Option<std::time::Instant> = None;
             loop {
                 let queued = if scheduled.is_none_or(|at| at.elapsed() >= interval) {
                     scheduled = Some(std::time::Instant::now());
-                    scheduler.run_once(Utc::now())
+                    match lease.hold() {
+                        Ok(true) => scheduler.run_once(Utc::now()),
+                        Ok(false) => Ok(ScheduleReport::default()),
+                        Err(error) => Err(error.into()),
+                    }
                 } else {
                     Ok(ScheduleReport::default())
                 };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use chrono::Utc;
 use paperboy_core::SourceRecord;
 use paperboy_import::{ImportError, Parsed};
@@ -13,8 +13,36 @@ use paperboy_sync::{HarvestPage, OaiParams, PoliteClient, Politeness, SyncError}
 use crate::cli::SyncSource;
 use crate::config::Config;
 use crate::import::ImportSummary;
+use crate::jobs::Lease;
 
+/// How long a harvest's job lease lasts past each page stored.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// Runs one harvest. Of several processes on one database, one harvests a
+/// source at a time (the holder of its job lease, renewed with every page);
+/// another asking meanwhile is refused, so no page is fetched twice.
 pub fn run(store: &dyn Store, config: &Config, source: SyncSource) -> anyhow::Result<()> {
+    let job = match &source {
+        SyncSource::Arxiv { set, .. } => format!("sync:arxiv:{}", set.as_deref().unwrap_or("all")),
+        SyncSource::Hf { .. } => "sync:hf".to_string(),
+    };
+    let lease = Lease::new(store, job.as_str(), LEASE);
+    if !lease.hold()? {
+        bail!(
+            "another Paperboy process is running this harvest ({job}); try again when it is done"
+        );
+    }
+    let result = harvest_source(store, config, source, &lease);
+    lease.release();
+    result
+}
+
+fn harvest_source(
+    store: &dyn Store,
+    config: &Config,
+    source: SyncSource,
+    lease: &Lease<'_>,
+) -> anyhow::Result<()> {
     let mut client = PoliteClient::new(Politeness {
         min_interval: Duration::from_secs_f64(config.sync.interval_secs),
         max_retries: config.sync.max_retries,
@@ -44,7 +72,7 @@ pub fn run(store: &dyn Store, config: &Config, source: SyncSource) -> anyhow::Re
                 };
             }
             let started = Utc::now().date_naive();
-            let summary = match harvest(store, &mut client, &params, &cursor) {
+            let summary = match harvest(store, &mut client, &params, &cursor, lease) {
                 Err(SyncError::Parse(ImportError::Oai { code, .. }))
                     if code == "badResumptionToken" && params.resume_token.is_some() =>
                 {
@@ -52,7 +80,7 @@ pub fn run(store: &dyn Store, config: &Config, source: SyncSource) -> anyhow::Re
                         "the stored resumption token has expired; harvesting again from the last completed day"
                     );
                     params.resume_token = None;
-                    harvest(store, &mut client, &params, &cursor)?
+                    harvest(store, &mut client, &params, &cursor, lease)?
                 }
                 other => other?,
             };
@@ -97,12 +125,18 @@ fn harvest(
     client: &mut PoliteClient,
     params: &OaiParams,
     cursor: &Cursor,
+    lease: &Lease<'_>,
 ) -> Result<ImportSummary, SyncError> {
     let mut summary = ImportSummary::default();
     let mut page_no = 0usize;
     let mut sink = |page: HarvestPage| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         page_no += 1;
         summary.files += 1;
+        if !lease.hold()? {
+            return Err(
+                "another process took this harvest over (this one stalled past its lease)".into(),
+            );
+        }
         store_items(
             store,
             page.items,

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_papers_seq.sql"),
     include_str!("migrations/0004_vectors.sql"),
     include_str!("migrations/0005_mail.sql"),
+    include_str!("migrations/0006_jobs.sql"),
 ];
 
 /// The schema version this code knows.

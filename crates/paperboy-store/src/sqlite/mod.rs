@@ -5,6 +5,7 @@
 
 mod accounts;
 mod checkpoint;
+mod jobs;
 mod listing_cache;
 mod listings;
 mod mail;
@@ -14,13 +15,12 @@ mod readers;
 mod rows;
 mod vectors;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, SubsecRound, Utc};
+use chrono::{NaiveDate, Utc};
 use paperboy_core::merge::{merge_entry, merge_paper};
 use paperboy_core::{ArxivId, DailyEntry, Paper, SourceRecord};
 use rusqlite::config::DbConfig;
@@ -32,6 +32,7 @@ use self::readers::Readers;
 use self::rows::{
     EntryValues, PaperValues, entry_from_row, format_day, format_time, paper_from_row,
 };
+use crate::codec::{entry_to_millis, paper_to_millis};
 use crate::{BatchOutcome, Stats, Store, StoreError};
 
 /// How long a connection waits for another one's lock before giving up.
@@ -539,42 +540,5 @@ impl<'c> Batch<'c> {
                 .map_err(|e| StoreError::database("advance the change sequence", e))?;
         }
         Ok(self.outcome)
-    }
-}
-
-/// Whether a timestamp has precision beyond the stored milliseconds.
-fn finer_than_millis(time: &chrono::DateTime<Utc>) -> bool {
-    time.trunc_subsecs(3) != *time
-}
-
-/// The paper with its timestamps cut to milliseconds, as it will be stored;
-/// borrowed when it already is (the common case).
-fn paper_to_millis(paper: &Paper) -> Cow<'_, Paper> {
-    let times = [
-        paper.biblio.published,
-        paper.biblio.updated,
-        paper.community.observed_at,
-    ];
-    if !times.iter().flatten().any(finer_than_millis) {
-        return Cow::Borrowed(paper);
-    }
-    let mut paper = paper.clone();
-    for time in [
-        &mut paper.biblio.published,
-        &mut paper.biblio.updated,
-        &mut paper.community.observed_at,
-    ] {
-        *time = time.map(|t| t.trunc_subsecs(3));
-    }
-    Cow::Owned(paper)
-}
-
-fn entry_to_millis(entry: &DailyEntry) -> Cow<'_, DailyEntry> {
-    match entry.submitted_at {
-        Some(t) if finer_than_millis(&t) => Cow::Owned(DailyEntry {
-            submitted_at: Some(t.trunc_subsecs(3)),
-            ..entry.clone()
-        }),
-        _ => Cow::Borrowed(entry),
     }
 }

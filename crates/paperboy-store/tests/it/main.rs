@@ -1,7 +1,12 @@
 //! Integration tests of paperboy-store, in one binary: the conformance suite
-//! on each SQLite flavour, and what only SQLite has (files, migrations,
-//! damaged rows, killed processes).
+//! on each SQLite flavour and on PostgreSQL, and what only SQLite has
+//! (files, migrations, damaged rows, killed processes).
 
+mod pg;
+mod pg_changes;
+mod pg_concurrency;
+mod pg_copy;
+mod pg_mail;
 mod sqlite;
 mod sqlite_site;
 
@@ -12,3 +17,5 @@ paperboy_store::conformance_suite!(sqlite_in_memory, || -> Box<dyn Store> {
 });
 
 paperboy_store::conformance_suite!(sqlite_file, crate::sqlite::TempStore::new);
+
+paperboy_store::conformance_suite!(postgres, crate::pg::TempSchema::new);

@@ -106,6 +106,7 @@ fn migrates_an_empty_file() {
             "api_tokens",
             "comments",
             "daily_entries",
+            "job_leases",
             "mail_editions",
             "meta",
             "outbox",

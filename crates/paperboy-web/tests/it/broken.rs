@@ -8,7 +8,7 @@ use paperboy_core::{
     SavedSearchId, Schedule, SourceRecord, SubscriptionId, User, UserId,
 };
 use paperboy_store::{
-    Accounts, AlertDelivery, BatchOutcome, EntryQuery, Listed, Listings, Mail, MessageKind,
+    Accounts, AlertDelivery, BatchOutcome, EntryQuery, Jobs, Listed, Listings, Mail, MessageKind,
     NewMessage, NewSavedSearch, NewSubscription, OutboxMessage, OutboxStats, PaperPage, PaperText,
     PaperVector, Participation, PendingAlert, SavedSearch, Session, Stats, Store, StoreError,
     SubscribeOutcome, Subscription, UpvoteState, VectorStats, Vectors,
@@ -54,6 +54,21 @@ impl Store for BrokenStore {
         _seq: u64,
         _limit: usize,
     ) -> Result<Vec<(u64, paperboy_store::PaperPage)>, StoreError> {
+        fail()
+    }
+}
+
+impl Jobs for BrokenStore {
+    fn try_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        fail()
+    }
+    fn release_lease(&self, _: &str, _: &str) -> Result<(), StoreError> {
         fail()
     }
 }

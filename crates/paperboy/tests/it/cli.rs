@@ -191,3 +191,40 @@ fn a_bad_config_file_is_reported_with_its_path() {
         "{err}"
     );
 }
+
+/// `bench backends` takes `--database-url` after the subcommand and checks
+/// its arguments before it touches a database (nothing is timed here).
+#[test]
+fn bench_backends_needs_a_database_and_checks_its_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paperboy"))
+            .arg("--data")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("PAPERBOY_CONFIG")
+            .env_remove("PAPERBOY_DATABASE_URL")
+            .env("PAPERBOY_LOG", "warn")
+            .output()
+            .expect("run paperboy")
+    };
+    let out = run(&["bench", "backends", "--secs", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--database-url"), "{}", stderr(&out));
+
+    // Nothing listens on port 1: the check comes first.
+    let out = run(&[
+        "bench",
+        "backends",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--connections",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--connections must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
+}

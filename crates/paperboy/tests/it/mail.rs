@@ -24,7 +24,7 @@ fn python_dir() -> PathBuf {
 }
 
 /// A real SMTP server (aiosmtpd) in one behaviour; stopped when dropped.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
     _stdin: ChildStdin,
     port: u16,
@@ -33,19 +33,24 @@ struct Sink {
 
 /// A message the sink accepted.
 #[derive(Debug, Clone)]
-struct Received {
-    file: PathBuf,
-    message_id: String,
-    rcpt: Vec<String>,
+pub(crate) struct Received {
+    pub(crate) file: PathBuf,
+    pub(crate) message_id: String,
+    pub(crate) rcpt: Vec<String>,
 }
 
 impl Sink {
     fn start(mode: &str) -> Sink {
+        Sink::start_with(&["--mode", mode])
+    }
+
+    /// A server started with these options of smtp_server.py.
+    pub(crate) fn start_with(options: &[&str]) -> Sink {
         let dir = tempfile::tempdir().expect("a temp dir for the sink");
         let mut child = Command::new("python3")
             .arg(python_dir().join("smtp_server.py"))
             .arg(dir.path())
-            .args(["--mode", mode])
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -70,7 +75,7 @@ impl Sink {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
@@ -84,7 +89,7 @@ impl Sink {
         }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.lines("log.jsonl")
             .iter()
             .map(|r| Received {

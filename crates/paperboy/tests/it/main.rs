@@ -7,6 +7,8 @@ mod e2e;
 mod hf_import;
 mod kill;
 mod mail;
+mod migrate;
+mod multinode;
 mod semantic;
 mod sync;
 

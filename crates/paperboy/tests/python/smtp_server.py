@@ -1,7 +1,7 @@
 """A real SMTP server for Paperboy's mail tests (aiosmtpd), in one of these
 behaviours:
 
-    python3 smtp_server.py OUT_DIR [--mode MODE] [--fail-first N]
+    python3 smtp_server.py OUT_DIR [--mode MODE] [--fail-first N] [--delay-ms MS]
 
     accept     every message is accepted and saved (default)
     tempfail   DATA is answered 451 (a temporary failure)
@@ -10,6 +10,9 @@ behaviours:
                without an answer
     flaky      the first N messages (--fail-first) get 451, later ones are
                accepted
+
+--delay-ms makes every accepted message wait that long before its answer (a
+slow server, so that a test can stop a sender in the middle of a run).
 
 It listens on 127.0.0.1 on a free port and prints `READY <port>` on stdout
 once it accepts connections. Every message accepted is saved as
@@ -29,7 +32,8 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, out_dir, mode, fail_first):
+    def __init__(self, out_dir, mode, fail_first, delay_ms=0):
+        self.delay_ms = delay_ms
         self.out_dir = out_dir
         self.mode = mode
         self.fail_first = fail_first
@@ -64,6 +68,8 @@ class Handler:
             server.transport.abort()
             # Never sent: the connection is gone.
             return "421 4.4.2 connection dropped"
+        if self.delay_ms:
+            await asyncio.sleep(self.delay_ms / 1000)
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -93,9 +99,10 @@ async def main():
         choices=["accept", "tempfail", "permfail", "drop", "flaky"],
     )
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--delay-ms", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
-    handler = Handler(args.out_dir, args.mode, args.fail_first)
+    handler = Handler(args.out_dir, args.mode, args.fail_first, args.delay_ms)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="sink.test", decode_data=False),

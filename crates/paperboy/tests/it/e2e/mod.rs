@@ -284,7 +284,7 @@ impl Drop for Server {
 }
 
 /// `http://127.0.0.1:PORT` from "Paperboy is serving on http://127.0.0.1:PORT/ (ctrl-c stops it)".
-fn serving_url(line: &str) -> Option<String> {
+pub fn serving_url(line: &str) -> Option<String> {
     let rest = line.split("serving on ").nth(1)?;
     let url = rest.split_whitespace().next()?;
     url.starts_with("http://")
