@@ -17,7 +17,8 @@
 //! It never logs an address (only [`log_recipient`]'s domain) and never
 //! decides what is queued: that is [`crate::schedule`]'s.
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ use paperboy_core::MessageId;
 use paperboy_store::{OutboxMessage, Store, StoreError};
 
 use crate::content::log_recipient;
-use crate::render::{MailSettings, RenderError, render};
+use crate::render::{MailSettings, RenderError, Renderer};
 use crate::smtp::{MailTransport, SendError};
 
 /// When to try again and when to give up.
@@ -42,9 +43,11 @@ pub struct RetryPolicy {
     /// of its lease is left, so this must be well above the time one send
     /// can take (the SMTP timeout times a few commands).
     pub lease: Duration,
-    /// Messages claimed at a time. The ones the server accepted are marked
-    /// sent together when the batch is done (one transaction): a crash
-    /// before that resends at most a batch, each the same bytes as before.
+    /// Messages claimed at a time, and the most that may be accepted by the
+    /// server and not yet marked sent: accepted messages are marked sent
+    /// together (one transaction) whenever half a batch has piled up,
+    /// while sending goes on, and sending waits rather than exceed it. A
+    /// crash resends at most a batch, each the same bytes as before.
     pub batch: usize,
     /// Temporary failures in a row after which the server is taken to be
     /// down (or refusing us) and the run stops.
@@ -148,34 +151,155 @@ pub struct Deliverer {
     pub after_accept: Option<AfterAccept>,
 }
 
-/// A claimed batch being sent by several threads.
-struct Batch {
-    queue: Mutex<std::vec::IntoIter<OutboxMessage>>,
-    state: Mutex<BatchState>,
-    lease_until: DateTime<Utc>,
-    margin: chrono::Duration,
+/// One run: the sending threads take claimed messages from its queue; the
+/// run's own thread keeps the queue filled (it claims the next batch while
+/// half of one is left) and marks what the server accepted sent. Sending
+/// never waits for the database, except to stay within a batch of
+/// accepted messages not marked sent.
+struct Run<'r> {
+    state: Mutex<RunState<'r>>,
+    /// Wakes sending threads: there are messages to take, or room, or the
+    /// run stops.
+    to_senders: Condvar,
+    /// Wakes the run's own thread when [`RunState::feeder_step`] has work.
+    to_feeder: Condvar,
+    /// Messages claimed at a time; see [`RetryPolicy::batch`].
+    batch: usize,
 }
 
-struct BatchState {
+/// A claimed message waiting to be sent.
+struct Queued<'r> {
+    message: OutboxMessage,
+    /// Until when its claim holds it.
+    lease_until: DateTime<Utc>,
+    /// Its claim's editions, written out once.
+    renderer: Arc<Renderer<'r>>,
+}
+
+struct RunState<'r> {
+    /// Claimed, in order, not taken yet.
+    queue: VecDeque<Queued<'r>>,
+    /// The last claim came back empty: nothing more to claim.
+    drained: bool,
+    /// Sending threads not finished.
+    senders: usize,
+    /// Messages taken by a sending thread and not done with.
+    sending: usize,
+    /// Accepted by the server, to be marked sent.
+    accepted: Vec<MessageId>,
+    /// Being marked sent right now.
+    marking: usize,
+    /// Taken but not tried (the lease was running out), to hand back.
+    unsent: Vec<OutboxMessage>,
+    /// The run's own thread waits on [`Run::to_feeder`].
+    feeder_waits: bool,
     report: DeliveryReport,
     failures_in_a_row: u32,
     /// Why the run stops (the server seems down).
     stopped: Option<String>,
     /// A database error: the run stops and returns it.
     error: Option<DeliverError>,
-    /// Taken but not tried (the lease was running out).
-    unsent: Vec<OutboxMessage>,
-    /// Accepted by the server, to be marked sent together.
-    accepted: Vec<MessageId>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+/// What the run's own thread does next.
+enum FeederStep {
+    /// Mark the accepted messages sent.
+    Mark,
+    /// Claim another batch.
+    Claim,
+    /// Hand back messages whose lease ran out before they were sent.
+    Release,
+    Wait,
+    /// The sending threads are done.
+    Done,
+}
+
+impl RunState<'_> {
+    fn stopping(&self) -> bool {
+        self.stopped.is_some() || self.error.is_some()
+    }
+
+    /// Whether a sending thread may take one more message: at most a batch
+    /// may be accepted and not marked sent, in flight included.
+    fn has_room(&self, batch: usize) -> bool {
+        self.sending + self.accepted.len() + self.marking < batch
+    }
+
+    fn feeder_step(&self, batch: usize) -> FeederStep {
+        if self.senders == 0 {
+            FeederStep::Done
+        } else if self.stopping() {
+            // What is left is settled once the senders are done.
+            FeederStep::Wait
+        } else if self.accepted.len() >= (batch / 2).max(1) {
+            FeederStep::Mark
+        } else if !self.drained && self.queue.len() <= batch / 2 {
+            FeederStep::Claim
+        } else if !self.unsent.is_empty() {
+            FeederStep::Release
+        } else {
+            FeederStep::Wait
+        }
+    }
+}
+
+impl<'r> Run<'r> {
+    fn new(senders: usize, batch: usize) -> Run<'r> {
+        Run {
+            state: Mutex::new(RunState {
+                queue: VecDeque::new(),
+                drained: false,
+                senders,
+                sending: 0,
+                accepted: Vec::new(),
+                marking: 0,
+                unsent: Vec::new(),
+                feeder_waits: false,
+                report: DeliveryReport::default(),
+                failures_in_a_row: 0,
+                stopped: None,
+                error: None,
+            }),
+            to_senders: Condvar::new(),
+            to_feeder: Condvar::new(),
+            batch,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RunState<'r>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After a sending thread changed the state: wakes the run's own
+    /// thread if that gave it something to do.
+    fn changed_by_sender(&self, state: &RunState<'_>) {
+        if state.feeder_waits && !matches!(state.feeder_step(self.batch), FeederStep::Wait) {
+            self.to_feeder.notify_one();
+        }
+    }
+}
+
+/// Leaves the run when a sending thread ends, panics included (then the
+/// run stops: the panic is a bug, and it reaches the caller).
+struct Leaving<'a, 'r>(&'a Run<'r>);
+
+impl Drop for Leaving<'_, '_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.senders -= 1;
+        if std::thread::panicking() {
+            state
+                .stopped
+                .get_or_insert_with(|| "a sending thread panicked".to_owned());
+            self.0.to_senders.notify_all();
+        }
+        self.0.changed_by_sender(&state);
+    }
 }
 
 /// What happened to one message, for the run's bookkeeping.
 enum Outcome {
-    /// The server took it; marked sent with the rest of its batch.
+    /// The server took it; to be marked sent.
     Accepted(MessageId),
     Done,
     Temporary(String),
@@ -198,115 +322,212 @@ impl Deliverer {
         }
     }
 
-    /// Sends every message that is due, batch after batch, until none is
-    /// left, the server seems down, or a store error stops it. The messages
-    /// of a batch go out over up to `policy.connections` connections at
-    /// once: each SMTP exchange mostly waits on the server.
+    /// Sends every message that is due until none is left, the server
+    /// seems down, or a store error stops it. Messages go out over up to
+    /// `policy.connections` connections at once (each SMTP exchange mostly
+    /// waits on the server) while this thread claims and marks (see
+    /// [`Run`]).
     pub fn run_once(&self) -> Result<DeliveryReport, DeliverError> {
-        let mut report = DeliveryReport::default();
         // A lease shorter than a minute could run out during one slow
         // send, and each claim counts an attempt.
         let lease = chrono_duration(self.policy.lease.max(MIN_LEASE));
-        // Stop sending from a batch when less than this is left of its
-        // lease, so that nobody else claims a message while we send it.
+        // Do not start a send when less than this is left of its lease, so
+        // that nobody else claims a message while we send it.
         let margin = lease / 5;
-        let mut failures_in_a_row = 0u32;
+        let batch = self.policy.batch.max(1);
+        let senders = self.policy.connections.clamp(1, batch);
+        let run = Run::new(senders, batch);
+        std::thread::scope(|scope| {
+            for _ in 0..senders {
+                scope.spawn(|| self.send_from(&run, margin));
+            }
+            self.feed(&run, lease);
+        });
+        self.settle(run.state.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The run's own thread: claims, marks sent and hands back until the
+    /// sending threads are done.
+    fn feed<'r>(&'r self, run: &Run<'r>, lease: chrono::Duration) {
+        let mut state = run.lock();
         loop {
-            let now = (self.clock)();
-            let lease_until = now + lease;
-            let claimed = self
-                .store
-                .claim_messages(now, lease_until, self.policy.batch.max(1))?;
-            if claimed.is_empty() {
-                break;
-            }
-            let batch = Batch {
-                queue: Mutex::new(claimed.into_iter()),
-                state: Mutex::new(BatchState {
-                    report: DeliveryReport::default(),
-                    failures_in_a_row,
-                    stopped: None,
-                    error: None,
-                    unsent: Vec::new(),
-                    accepted: Vec::new(),
-                }),
-                lease_until,
-                margin,
-            };
-            let workers = self.policy.connections.clamp(1, self.policy.batch.max(1));
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(|| self.work(&batch));
+            match state.feeder_step(run.batch) {
+                FeederStep::Done => return,
+                FeederStep::Wait => {
+                    state.feeder_waits = true;
+                    state = run.to_feeder.wait(state).unwrap_or_else(|e| e.into_inner());
+                    state.feeder_waits = false;
                 }
-            });
-            let state = batch.state.into_inner().unwrap_or_else(|e| e.into_inner());
-            failures_in_a_row = state.failures_in_a_row;
-            report.add(&state.report);
-            // One transaction for the batch's accepted messages. A crash
-            // before it resends them after the lease: the same bytes.
-            self.store.mark_sent(&state.accepted, (self.clock)())?;
-            report.sent += state.accepted.len() as u64;
-            // Whatever a worker did not get to: handed back.
-            let mut rest = state.unsent;
-            rest.extend(batch.queue.into_inner().unwrap_or_else(|e| e.into_inner()));
-            if let Some(error) = state.error {
-                self.release(
-                    &rest,
-                    "the run stopped on a database error",
-                    false,
-                    &mut report,
-                )?;
-                return Err(error);
+                FeederStep::Mark => {
+                    let ids = std::mem::take(&mut state.accepted);
+                    state.marking = ids.len();
+                    drop(state);
+                    // One transaction. A crash before it resends these
+                    // after their lease: the same bytes.
+                    let marked = self.store.mark_sent(&ids, (self.clock)());
+                    state = run.lock();
+                    state.marking = 0;
+                    match marked {
+                        Ok(()) => state.report.sent += ids.len() as u64,
+                        Err(error) => {
+                            state.error.get_or_insert(error.into());
+                        }
+                    }
+                    run.to_senders.notify_all();
+                }
+                FeederStep::Claim => {
+                    drop(state);
+                    let claimed = self.claim(lease);
+                    state = run.lock();
+                    match claimed {
+                        Ok(claimed) if claimed.is_empty() => state.drained = true,
+                        Ok(claimed) => state.queue.extend(claimed),
+                        Err(error) => {
+                            state.error.get_or_insert(error);
+                        }
+                    }
+                    run.to_senders.notify_all();
+                }
+                FeederStep::Release => {
+                    let unsent = std::mem::take(&mut state.unsent);
+                    drop(state);
+                    let mut report = DeliveryReport::default();
+                    let why = "the lease ran out before it was sent";
+                    let released = self.release(&unsent, why, false, &mut report);
+                    state = run.lock();
+                    state.report.add(&report);
+                    if let Err(error) = released {
+                        state.error.get_or_insert(error);
+                        run.to_senders.notify_all();
+                    }
+                }
             }
-            if let Some(why) = state.stopped {
-                self.release(&rest, &why, true, &mut report)?;
-                tracing::warn!(
-                    failures = failures_in_a_row,
-                    released = rest.len(),
-                    why = %why,
-                    "mail server seems unavailable; stopping this run"
-                );
-                report.stopped = Some(why);
-                return Ok(report);
+        }
+    }
+
+    /// Claims a batch, its editions written out once for all its messages.
+    fn claim(&self, lease: chrono::Duration) -> Result<Vec<Queued<'_>>, DeliverError> {
+        let now = (self.clock)();
+        let lease_until = now + lease;
+        let claimed = self
+            .store
+            .claim_messages(now, lease_until, self.policy.batch.max(1))?;
+        let mut renderer = Renderer::new(&self.settings);
+        renderer.prepare(&claimed);
+        let renderer = Arc::new(renderer);
+        Ok(claimed
+            .into_iter()
+            .map(|message| Queued {
+                message,
+                lease_until,
+                renderer: Arc::clone(&renderer),
+            })
+            .collect())
+    }
+
+    /// Once the sending threads are done: marks the last accepted messages
+    /// sent and hands back what was claimed and not tried.
+    fn settle(&self, state: RunState<'_>) -> Result<DeliveryReport, DeliverError> {
+        let RunState {
+            queue,
+            accepted,
+            unsent,
+            mut report,
+            failures_in_a_row,
+            stopped,
+            mut error,
+            ..
+        } = state;
+        if !accepted.is_empty() {
+            match self.store.mark_sent(&accepted, (self.clock)()) {
+                Ok(()) => report.sent += accepted.len() as u64,
+                Err(e) => {
+                    error.get_or_insert(e.into());
+                }
             }
-            if !rest.is_empty() {
-                self.release(&rest, "the batch's lease ran out first", false, &mut report)?;
-            }
+        }
+        let mut rest = unsent;
+        rest.extend(queue.into_iter().map(|queued| queued.message));
+        if let Some(error) = error {
+            self.release(
+                &rest,
+                "the run stopped on a database error",
+                false,
+                &mut report,
+            )?;
+            return Err(error);
+        }
+        if let Some(why) = stopped {
+            self.release(&rest, &why, true, &mut report)?;
+            tracing::warn!(
+                failures = failures_in_a_row,
+                released = rest.len(),
+                why = %why,
+                "mail server seems unavailable; stopping this run"
+            );
+            report.stopped = Some(why);
+            return Ok(report);
+        }
+        if !rest.is_empty() {
+            let why = "the lease ran out before it was sent";
+            self.release(&rest, why, false, &mut report)?;
         }
         Ok(report)
     }
 
-    /// One sending thread: takes the batch's messages one at a time until
-    /// none is left or the batch stops.
-    fn work(&self, batch: &Batch) {
+    /// One sending thread: takes queued messages one at a time until none
+    /// is left or the run stops.
+    fn send_from<'r>(&'r self, run: &Run<'r>, margin: chrono::Duration) {
+        let _leaving = Leaving(run);
         loop {
-            let message = {
-                let state = lock(&batch.state);
-                if state.stopped.is_some() || state.error.is_some() {
-                    return;
-                }
-                drop(state);
-                match lock(&batch.queue).next() {
-                    Some(message) => message,
-                    None => return,
+            let queued = {
+                let mut state = run.lock();
+                loop {
+                    if state.stopping() {
+                        return;
+                    }
+                    if state.has_room(run.batch)
+                        && let Some(queued) = state.queue.pop_front()
+                    {
+                        state.sending += 1;
+                        run.changed_by_sender(&state);
+                        break queued;
+                    }
+                    if state.drained && state.queue.is_empty() {
+                        return;
+                    }
+                    state = run
+                        .to_senders
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
                 }
             };
-            if (self.clock)() + batch.margin >= batch.lease_until {
-                lock(&batch.state).unsent.push(message);
+            if (self.clock)() + margin >= queued.lease_until {
+                let mut state = run.lock();
+                state.sending -= 1;
+                state.unsent.push(queued.message);
+                run.to_senders.notify_one();
+                run.changed_by_sender(&state);
                 continue;
             }
             let mut report = DeliveryReport::default();
-            let outcome = self.deliver(&message, &mut report);
-            let mut state = lock(&batch.state);
+            let outcome = self.deliver(&queued.message, &queued.renderer, &mut report);
+            let mut state = run.lock();
+            state.sending -= 1;
             state.report.add(&report);
             match outcome {
                 Ok(Outcome::Accepted(id)) => {
                     state.failures_in_a_row = 0;
                     state.accepted.push(id);
                 }
-                Ok(Outcome::Done) => state.failures_in_a_row = 0,
+                Ok(Outcome::Done) => {
+                    state.failures_in_a_row = 0;
+                    // Not accepted: room for one more.
+                    run.to_senders.notify_one();
+                }
                 Ok(Outcome::Temporary(error)) => {
                     state.failures_in_a_row += 1;
+                    run.to_senders.notify_one();
                     if state.failures_in_a_row >= self.policy.trip_after.max(1)
                         && state.stopped.is_none()
                     {
@@ -314,12 +535,15 @@ impl Deliverer {
                             "{} temporary failures in a row, the last: {error}",
                             state.failures_in_a_row
                         ));
+                        run.to_senders.notify_all();
                     }
                 }
                 Err(error) => {
                     state.error.get_or_insert(error);
+                    run.to_senders.notify_all();
                 }
             }
+            run.changed_by_sender(&state);
         }
     }
 
@@ -327,10 +551,11 @@ impl Deliverer {
     fn deliver(
         &self,
         message: &OutboxMessage,
+        renderer: &Renderer,
         report: &mut DeliveryReport,
     ) -> Result<Outcome, DeliverError> {
         let recipient = log_recipient(&message.recipient);
-        let rendered = match render(message, &self.settings) {
+        let rendered = match renderer.render(message) {
             Ok(rendered) => rendered,
             Err(error) => {
                 // Our own content is broken: permanent, but not the
@@ -356,7 +581,10 @@ impl Deliverer {
                 if let Some(hook) = &self.after_accept {
                     hook(message);
                 }
-                tracing::info!(
+                // Debug: a day's digests are many thousand lines, and a run
+                // is summed up where it ends (`serve`'s "mail: …" line,
+                // `digest send`'s summary). Failures stay a line each.
+                tracing::debug!(
                     message.key = %message.key,
                     message.kind = message.kind.as_str(),
                     recipient = %recipient,
@@ -497,6 +725,7 @@ mod tests {
 
     use super::*;
     use crate::content::{AlertItem, MailPaper, Payload, message as new_message};
+    use crate::render::{Rendered, render};
 
     /// Records what it is asked to send; fails for the recipients it is told
     /// to, or for everyone while `down`.
@@ -523,7 +752,7 @@ mod tests {
     }
 
     impl MailTransport for FakeTransport {
-        fn send(&self, message: &lettre::Message) -> Result<(), SendError> {
+        fn send(&self, message: &Rendered) -> Result<(), SendError> {
             let to = message.envelope().to()[0].to_string();
             if *self.down.lock().unwrap() {
                 return Err(SendError::Temporary("Connection refused".to_owned()));
@@ -531,7 +760,10 @@ mod tests {
             if let Some(error) = self.failing.lock().unwrap().get(&to) {
                 return Err(error.clone());
             }
-            self.sent.lock().unwrap().push((to, message.formatted()));
+            self.sent
+                .lock()
+                .unwrap()
+                .push((to, message.formatted().to_vec()));
             Ok(())
         }
     }
@@ -662,7 +894,7 @@ mod tests {
                 .lock()
                 .unwrap()
                 .iter()
-                .any(|(_, bytes)| *bytes == formatted)
+                .any(|(_, bytes)| bytes == formatted)
         );
         // Nothing is sent twice.
         s.advance(minutes(60));
@@ -809,6 +1041,37 @@ mod tests {
         assert_eq!((report.sent, report.failed, report.paused), (1, 4, 0));
         let subscription = s.store.subscription(sub.unwrap()).unwrap().unwrap();
         assert_eq!(subscription.status, SubscriptionStatus::Active);
+    }
+
+    #[test]
+    fn at_most_a_batch_is_accepted_and_not_marked_sent() {
+        // Marking goes on while sending does; a crash at any moment would
+        // resend at most a batch.
+        let policy = RetryPolicy {
+            batch: 10,
+            connections: 4,
+            ..RetryPolicy::default()
+        };
+        let mut s = setup(policy);
+        let ids = s.queue("ada@example.org", 100);
+        let store = Arc::clone(&s.store);
+        // One hook at a time: every message marked sent when one counts has
+        // been counted before.
+        let accepted = Arc::new(Mutex::new(0u64));
+        let seen = Arc::clone(&accepted);
+        s.deliverer.after_accept = Some(Arc::new(move |_: &OutboxMessage| {
+            let mut accepted = seen.lock().unwrap();
+            *accepted += 1;
+            let sent = store.outbox_stats().unwrap().sent;
+            assert!(*accepted - sent <= 10, "{accepted} accepted, {sent} marked");
+        }));
+        let report = s.deliverer.run_once().unwrap();
+        assert_eq!((report.sent, report.retried, report.released), (100, 0, 0));
+        assert_eq!(*accepted.lock().unwrap(), 100);
+        assert_eq!(s.transport.sent_to().len(), 100, "each once");
+        for id in ids {
+            assert_eq!(s.message(id).status, MessageStatus::Sent);
+        }
     }
 
     #[test]

@@ -9,18 +9,32 @@
 //! message sent before, and receivers that deduplicate on Message-ID see one
 //! message.
 //!
+//! Most of a digest is its edition's (the period's papers, the subject, the
+//! small print), shared by every subscriber of that period; only the
+//! saved-search matches folded into it, the unsubscribe link and some
+//! headers are the message's own. A [`Renderer`] writes each edition's share
+//! once, already encoded, and puts every message together around it: that
+//! is what lets the sender keep up with the mail server. The bytes are the
+//! ones lettre's message builder makes of the same mail (a test holds them
+//! to it): headers are lettre's, and each part's body is lettre's encoding
+//! of the whole text (see [`part_body`]).
+//!
 //! It never reads the store and never sends anything. Every piece of text
 //! that comes from users or papers is HTML-escaped here; the HTML uses
 //! inline styles only (plus one dark-mode media query), no scripts and no
 //! remote images.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use chrono::{Datelike, NaiveDate};
-use lettre::Message;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::address::Envelope;
+use lettre::message::header::{
+    self, ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers,
+};
+use lettre::message::{Body, Mailbox, Mailboxes};
 use paperboy_core::{Cadence, Period};
 use paperboy_store::{MessageKind, OutboxMessage};
 use sha2::{Digest, Sha256};
@@ -136,133 +150,359 @@ impl RenderError {
     }
 }
 
-/// Renders a queued message; the same message and settings give the same
-/// bytes (`Message::formatted`) every time.
-pub fn render(message: &OutboxMessage, settings: &MailSettings) -> Result<Message, RenderError> {
-    let key = &message.key;
-    if key.is_empty()
-        || !key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-    {
-        return Err(RenderError::Key { key: key.clone() });
-    }
-    let payload: Payload =
-        serde_json::from_str(&message.payload).map_err(|error| RenderError::Payload {
-            key: key.clone(),
-            error,
-        })?;
-    let mismatch = |payload: &'static str| RenderError::KindMismatch {
-        key: key.clone(),
-        kind: message.kind.as_str(),
-        payload,
-    };
-    let (doc, unsubscribe_token, list) = match (&payload, message.kind) {
-        (
-            Payload::Confirm {
-                token,
-                cadence,
-                papers,
-                send_at,
-                zone,
-            },
-            MessageKind::Confirm,
-        ) => (
-            confirm_doc(settings, token, cadence, *papers, send_at, zone),
-            None,
-            None,
-        ),
-        (
-            Payload::Digest {
-                unsubscribe_token,
-                alerts,
-            },
-            MessageKind::Digest,
-        ) => {
-            let text = message
-                .edition
-                .as_deref()
-                .ok_or_else(|| RenderError::MissingEdition { key: key.clone() })?;
-            let edition: DigestEdition =
-                serde_json::from_str(text).map_err(|error| RenderError::Edition {
-                    key: key.clone(),
-                    error,
-                })?;
-            (
-                digest_doc(settings, &edition, alerts, unsubscribe_token),
-                Some(unsubscribe_token.as_str()),
-                Some(("digest", "digests")),
-            )
-        }
-        (
-            Payload::Alert {
-                unsubscribe_token,
-                alerts,
-            },
-            MessageKind::Alert,
-        ) => (
-            alert_doc(settings, alerts, unsubscribe_token),
-            Some(unsubscribe_token.as_str()),
-            Some(("alerts", "saved-search alerts")),
-        ),
-        (Payload::Confirm { .. }, _) => return Err(mismatch("confirm")),
-        (Payload::Digest { .. }, _) => return Err(mismatch("digest")),
-        (Payload::Alert { .. }, _) => return Err(mismatch("alert")),
-    };
+/// A message as it goes to the mail server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    envelope: Envelope,
+    formatted: Vec<u8>,
+}
 
-    let to = message
-        .recipient
-        .as_str()
-        .parse::<lettre::Address>()
-        .map(|address| Mailbox::new(None, address))
-        .map_err(|_| RenderError::Recipient { key: key.clone() })?;
-    let mut builder = Message::builder()
-        .from(settings.from.clone())
-        .to(to)
-        .subject(doc.subject.clone())
-        .date(SystemTime::from(message.created_at))
-        .message_id(Some(format!("<{key}@{}>", settings.message_id_domain)))
-        .header(AutoSubmitted);
-    if let Some(token) = unsubscribe_token {
-        builder = builder
-            .header(ListUnsubscribe(format!(
-                "<{}>",
-                settings.url(&format!("/unsubscribe/{token}"))
+impl Rendered {
+    /// The SMTP envelope: the From address to the To address.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The message itself: headers and MIME body, CRLF line ends.
+    pub fn formatted(&self) -> &[u8] {
+        &self.formatted
+    }
+}
+
+impl From<lettre::Message> for Rendered {
+    /// A message made with lettre's builder.
+    fn from(message: lettre::Message) -> Rendered {
+        Rendered {
+            formatted: message.formatted(),
+            envelope: message.envelope().clone(),
+        }
+    }
+}
+
+/// Renders a queued message; the same message and settings give the same
+/// bytes ([`Rendered::formatted`]) every time.
+pub fn render(message: &OutboxMessage, settings: &MailSettings) -> Result<Rendered, RenderError> {
+    Renderer::new(settings).render(message)
+}
+
+/// Renders messages, writing each digest edition's share of them once.
+///
+/// [`Renderer::prepare`] writes out the editions of a batch of messages;
+/// [`Renderer::render`] reuses them and writes only what is each message's
+/// own. A message whose edition was not prepared renders all the same, with
+/// its edition written for it alone.
+pub struct Renderer<'a> {
+    settings: &'a MailSettings,
+    /// Prepared editions by their stored text (a batch holds a few).
+    editions: Vec<(String, Arc<Shared>)>,
+    /// The From header, the same in every message.
+    from: String,
+    /// The List-Id headers of digests and of alert mails.
+    digest_list: String,
+    alert_list: String,
+}
+
+impl<'a> Renderer<'a> {
+    /// A renderer with no edition prepared.
+    pub fn new(settings: &'a MailSettings) -> Renderer<'a> {
+        let list = |label: &str, description: &str| {
+            header_line(ListId(format!(
+                "{} {description} <{label}.{}>",
+                phrase(&settings.site_name),
+                settings.message_id_domain
             )))
-            .header(ListUnsubscribePost);
+        };
+        Renderer {
+            settings,
+            editions: Vec::new(),
+            from: header_line(header::From::from(Mailboxes::from(settings.from.clone()))),
+            digest_list: list("digest", "digests"),
+            alert_list: list("alerts", "saved-search alerts"),
+        }
     }
-    if let Some((label, description)) = list {
-        builder = builder.header(ListId(format!(
-            "{} {description} <{label}.{}>",
-            phrase(&settings.site_name),
-            settings.message_id_domain
-        )));
+
+    /// Writes out the editions of the digests among `messages` not written
+    /// yet. An edition that cannot be read is left for [`Renderer::render`]
+    /// to report with its message.
+    pub fn prepare<'m>(&mut self, messages: impl IntoIterator<Item = &'m OutboxMessage>) {
+        for message in messages {
+            let Some(text) = message.edition.as_deref() else {
+                continue;
+            };
+            if message.kind != MessageKind::Digest || self.edition(text).is_some() {
+                continue;
+            }
+            if let Ok(edition) = serde_json::from_str::<DigestEdition>(text) {
+                let shared = Arc::new(Shared::write(&edition_doc(self.settings, &edition)));
+                self.editions.push((text.to_owned(), shared));
+            }
+        }
     }
-    let body = MultiPart::alternative()
-        .boundary(boundary(key))
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(text_part(&doc)),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(html_part(&doc)),
+
+    /// Renders a queued message (see [`render`]).
+    pub fn render(&self, message: &OutboxMessage) -> Result<Rendered, RenderError> {
+        let mail = self.mail(message)?;
+        self.put_together(message, &mail)
+    }
+
+    /// What `message` says: its edition's share (prepared or written now)
+    /// and its own.
+    fn mail(&self, message: &OutboxMessage) -> Result<Mail, RenderError> {
+        let settings = self.settings;
+        let key = &message.key;
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        {
+            return Err(RenderError::Key { key: key.clone() });
+        }
+        let payload: Payload =
+            serde_json::from_str(&message.payload).map_err(|error| RenderError::Payload {
+                key: key.clone(),
+                error,
+            })?;
+        let mismatch = |payload: &'static str| RenderError::KindMismatch {
+            key: key.clone(),
+            kind: message.kind.as_str(),
+            payload,
+        };
+        let mail = match (&payload, message.kind) {
+            (
+                Payload::Confirm {
+                    token,
+                    cadence,
+                    papers,
+                    send_at,
+                    zone,
+                },
+                MessageKind::Confirm,
+            ) => Mail {
+                shared: Arc::new(Shared::write(&confirm_doc(
+                    settings, token, cadence, *papers, send_at, zone,
+                ))),
+                own: Own::default(),
+                unsubscribe_token: None,
+                list: None,
+            },
+            (
+                Payload::Digest {
+                    unsubscribe_token,
+                    alerts,
+                },
+                MessageKind::Digest,
+            ) => {
+                let text = message
+                    .edition
+                    .as_deref()
+                    .ok_or_else(|| RenderError::MissingEdition { key: key.clone() })?;
+                let shared = match self.edition(text) {
+                    Some(shared) => Arc::clone(shared),
+                    None => {
+                        let edition: DigestEdition =
+                            serde_json::from_str(text).map_err(|error| RenderError::Edition {
+                                key: key.clone(),
+                                error,
+                            })?;
+                        Arc::new(Shared::write(&edition_doc(settings, &edition)))
+                    }
+                };
+                Mail {
+                    shared,
+                    own: Own {
+                        blocks: folded_alerts(settings, alerts),
+                        footer: vec![unsubscribe_line(settings, unsubscribe_token)],
+                    },
+                    unsubscribe_token: Some(unsubscribe_token.clone()),
+                    list: Some(List::Digests),
+                }
+            }
+            (
+                Payload::Alert {
+                    unsubscribe_token,
+                    alerts,
+                },
+                MessageKind::Alert,
+            ) => Mail {
+                shared: Arc::new(Shared::write(&alert_doc(settings, alerts))),
+                own: Own {
+                    blocks: Vec::new(),
+                    footer: vec![unsubscribe_line(settings, unsubscribe_token)],
+                },
+                unsubscribe_token: Some(unsubscribe_token.clone()),
+                list: Some(List::Alerts),
+            },
+            (Payload::Confirm { .. }, _) => return Err(mismatch("confirm")),
+            (Payload::Digest { .. }, _) => return Err(mismatch("digest")),
+            (Payload::Alert { .. }, _) => return Err(mismatch("alert")),
+        };
+        Ok(mail)
+    }
+
+    fn edition(&self, text: &str) -> Option<&Arc<Shared>> {
+        self.editions
+            .iter()
+            .find(|(prepared, _)| prepared == text)
+            .map(|(_, shared)| shared)
+    }
+}
+
+/// A message's content, before it is put together.
+struct Mail {
+    /// What it may share with other messages (a digest's edition).
+    shared: Arc<Shared>,
+    /// What is its own.
+    own: Own,
+    /// For the List-Unsubscribe headers.
+    unsubscribe_token: Option<String>,
+    /// For List-Id.
+    list: Option<List>,
+}
+
+/// The lists (RFC 2919) messages belong to.
+#[derive(Debug, Clone, Copy)]
+enum List {
+    Digests,
+    Alerts,
+}
+
+impl Renderer<'_> {
+    /// Headers, then the text and the HTML part: multipart/alternative as
+    /// lettre's builder writes it. Lettre writes each header on lines of
+    /// its own, so the lines of the headers that many messages have the
+    /// same are written once.
+    fn put_together(&self, message: &OutboxMessage, mail: &Mail) -> Result<Rendered, RenderError> {
+        let settings = self.settings;
+        let key = &message.key;
+        let to = message
+            .recipient
+            .as_str()
+            .parse::<lettre::Address>()
+            .map_err(|_| RenderError::Recipient { key: key.clone() })?;
+        let envelope = Envelope::new(Some(settings.from.email.clone()), vec![to.clone()]).map_err(
+            |error| RenderError::Build {
+                key: key.clone(),
+                error,
+            },
+        )?;
+        let boundary = boundary(key);
+        let own = Written::blocks(&mail.own.blocks);
+        let end = Written::end(&mail.own.footer);
+        let shared = &mail.shared;
+        let text = PartBody::new([&shared.top.text, &own.text, &shared.footer.text, &end.text]);
+        let html = PartBody::new([&shared.top.html, &own.html, &shared.footer.html, &end.html]);
+
+        // Headers and the MIME lines around the bodies take about a kilobyte.
+        let mut out = Vec::with_capacity(text.len() + html.len() + 2048);
+        out.extend_from_slice(self.from.as_bytes());
+        let to = Mailboxes::from(Mailbox::new(None, to));
+        put_header(&mut out, header::To::from(to));
+        out.extend_from_slice(shared.subject.as_bytes());
+        let date = header::Date::new(SystemTime::from(message.created_at));
+        put_header(&mut out, date);
+        let id = format!("<{key}@{}>", settings.message_id_domain);
+        put_header(&mut out, header::MessageId::from(id));
+        out.extend_from_slice(fixed_lines().auto_submitted.as_bytes());
+        if let Some(token) = &mail.unsubscribe_token {
+            let url = settings.url(&format!("/unsubscribe/{token}"));
+            put_header(&mut out, ListUnsubscribe(format!("<{url}>")));
+            out.extend_from_slice(fixed_lines().list_unsubscribe_post.as_bytes());
+        }
+        match mail.list {
+            Some(List::Digests) => out.extend_from_slice(self.digest_list.as_bytes()),
+            Some(List::Alerts) => out.extend_from_slice(self.alert_list.as_bytes()),
+            None => {}
+        }
+        out.extend_from_slice(fixed_lines().mime_version.as_bytes());
+        // What `ContentType` writes for a multipart of this boundary,
+        // without parsing the MIME type back first.
+        let content_type = HeaderValue::new(
+            ContentType::name(),
+            format!("multipart/alternative; boundary=\"{boundary}\""),
         );
-    builder.multipart(body).map_err(|error| RenderError::Build {
-        key: key.clone(),
-        error,
-    })
+        put_raw_header(&mut out, content_type);
+        out.extend_from_slice(b"\r\n");
+        for (content_type, body) in [
+            (&fixed_lines().text_plain, text),
+            (&fixed_lines().text_html, html),
+        ] {
+            out.extend_from_slice(b"--");
+            out.extend_from_slice(boundary.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(content_type.as_bytes());
+            match body.encoding() {
+                ContentTransferEncoding::QuotedPrintable => {
+                    out.extend_from_slice(fixed_lines().quoted_printable.as_bytes());
+                }
+                encoding => put_header(&mut out, encoding),
+            }
+            out.extend_from_slice(b"\r\n");
+            body.write_to(&mut out);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"--\r\n");
+        Ok(Rendered {
+            envelope,
+            formatted: out,
+        })
+    }
+}
+
+/// Writes a header as lettre writes it in a message: `Name: value`,
+/// encoded and folded, and CRLF. A message's headers are these lines in a
+/// row.
+fn put_header(out: &mut Vec<u8>, header: impl Header) {
+    put_raw_header(out, header.display());
+}
+
+fn put_raw_header(out: &mut Vec<u8>, value: HeaderValue) {
+    let mut headers = Headers::new();
+    headers.insert_raw(value);
+    let _ = write!(out, "{headers}");
+}
+
+/// A header line (see [`put_header`]) to write again and again.
+fn header_line(header: impl Header) -> String {
+    let mut headers = Headers::new();
+    headers.set(header);
+    headers.to_string()
+}
+
+/// Header lines that are the same in every message.
+struct FixedLines {
+    auto_submitted: String,
+    list_unsubscribe_post: String,
+    mime_version: String,
+    /// The parts' Content-Type.
+    text_plain: String,
+    text_html: String,
+    /// The parts' usual Content-Transfer-Encoding.
+    quoted_printable: String,
+}
+
+fn fixed_lines() -> &'static FixedLines {
+    static LINES: LazyLock<FixedLines> = LazyLock::new(|| FixedLines {
+        auto_submitted: header_line(AutoSubmitted),
+        list_unsubscribe_post: header_line(ListUnsubscribePost),
+        mime_version: header_line(header::MIME_VERSION_1_0),
+        text_plain: header_line(ContentType::TEXT_PLAIN),
+        text_html: header_line(ContentType::TEXT_HTML),
+        quoted_printable: header_line(ContentTransferEncoding::QuotedPrintable),
+    });
+    &LINES
 }
 
 /// The MIME boundary of a message: from its key, so it never changes, and
 /// hex so it never needs quoting or occurs in an encoded body by chance.
 fn boundary(key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(key.as_bytes());
     let mut out = String::from("=_paperboy_");
     for byte in &digest[..16] {
-        let _ = write!(out, "{byte:02x}");
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     out
 }
@@ -357,12 +597,24 @@ impl Header for AutoSubmitted {
 // ---------------------------------------------------------------------------
 // What a mail says, once, written out as text and as HTML.
 
-/// A mail's content, independent of how it is written out.
+/// A mail's content, independent of how it is written out: all of it that
+/// may be shared by other messages (a digest's is its edition's, the same
+/// for every subscriber of the period). What is a message's own ([`Own`])
+/// goes after the blocks and after the small print.
 struct Doc {
     subject: String,
     heading: String,
     blocks: Vec<Block>,
-    /// Small print: why this mail, how to stop it.
+    /// Small print: why this mail, how to change it.
+    footer: Vec<Vec<Inline>>,
+}
+
+/// What is a message's own, around the [`Doc`] it may share.
+#[derive(Default)]
+struct Own {
+    /// After the doc's blocks (the saved-search matches in a digest).
+    blocks: Vec<Block>,
+    /// After the doc's small print (the unsubscribe link).
     footer: Vec<Vec<Inline>>,
 }
 
@@ -456,12 +708,8 @@ fn confirm_doc(
     }
 }
 
-fn digest_doc(
-    settings: &MailSettings,
-    edition: &DigestEdition,
-    alerts: &[AlertItem],
-    unsubscribe_token: &str,
-) -> Doc {
+/// What every digest of `edition` says.
+fn edition_doc(settings: &MailSettings, edition: &DigestEdition) -> Doc {
     let cadence = Period::from_key(&edition.period)
         .map(|p| p.cadence)
         .unwrap_or_else(|| {
@@ -496,10 +744,6 @@ fn digest_doc(
             .enumerate()
             .map(|(i, paper)| Block::Paper(paper_item(settings, paper, Some(i + 1), None))),
     );
-    if !alerts.is_empty() {
-        blocks.push(Block::Section("From your saved searches".to_owned()));
-        blocks.extend(alert_items(settings, alerts));
-    }
     let why = format!(
         "You get this mail because you subscribed to the {} digest of {} and confirmed your address.",
         if weekly { "weekly" } else { "daily" },
@@ -509,11 +753,21 @@ fn digest_doc(
         subject: subject.clone(),
         heading: subject,
         blocks,
-        footer: footer(settings, why, unsubscribe_token),
+        footer: footer(settings, why),
     }
 }
 
-fn alert_doc(settings: &MailSettings, alerts: &[AlertItem], unsubscribe_token: &str) -> Doc {
+/// The saved-search matches folded into a digest, under a section title.
+fn folded_alerts(settings: &MailSettings, alerts: &[AlertItem]) -> Vec<Block> {
+    if alerts.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![Block::Section("From your saved searches".to_owned())];
+    blocks.extend(alert_items(settings, alerts));
+    blocks
+}
+
+fn alert_doc(settings: &MailSettings, alerts: &[AlertItem]) -> Doc {
     let intro = match alerts.len() {
         1 => "A new paper matches one of your saved searches.".to_owned(),
         n => format!("{n} new papers match your saved searches."),
@@ -528,7 +782,7 @@ fn alert_doc(settings: &MailSettings, alerts: &[AlertItem], unsubscribe_token: &
         subject: "New papers for your saved searches".to_owned(),
         heading: "New papers for your saved searches".to_owned(),
         blocks,
-        footer: footer(settings, why, unsubscribe_token),
+        footer: footer(settings, why),
     }
 }
 
@@ -546,18 +800,23 @@ fn alert_items<'a>(
     })
 }
 
-fn footer(settings: &MailSettings, why: String, unsubscribe_token: &str) -> Vec<Vec<Inline>> {
+/// The small print of digests and alerts: why, and where to change it.
+fn footer(settings: &MailSettings, why: String) -> Vec<Vec<Inline>> {
     vec![
         vec![text(why)],
         vec![
             text("Change what you get: "),
             link(settings.url(MANAGE_PATH), settings.url(MANAGE_PATH)),
         ],
-        vec![link(
-            "Unsubscribe",
-            settings.url(&format!("/unsubscribe/{unsubscribe_token}")),
-        )],
     ]
+}
+
+/// A subscriber's own last line of small print.
+fn unsubscribe_line(settings: &MailSettings, unsubscribe_token: &str) -> Vec<Inline> {
+    vec![link(
+        "Unsubscribe",
+        settings.url(&format!("/unsubscribe/{unsubscribe_token}")),
+    )]
 }
 
 fn paper_item(
@@ -632,26 +891,188 @@ fn day_range(first: NaiveDate, last: NaiveDate, weekdays: bool) -> String {
 // ---------------------------------------------------------------------------
 // Writing out.
 
-fn text_part(doc: &Doc) -> String {
-    let mut out = String::new();
-    let inline = |parts: &[Inline]| {
-        let mut s = String::new();
-        for part in parts {
-            match part {
-                Inline::Text(t) => s.push_str(t),
-                Inline::Link { text, href } if text == href => s.push_str(href),
-                Inline::Link { text, href } => {
-                    let _ = write!(s, "{text}: {href}");
+/// The content of a [`Shared`] doc, written out once for all the messages
+/// that share it.
+struct Shared {
+    /// The Subject header.
+    subject: String,
+    /// The heading and the blocks under it.
+    top: Written,
+    /// The small print's shared lines.
+    footer: Written,
+}
+
+impl Shared {
+    fn write(doc: &Doc) -> Shared {
+        Shared {
+            subject: header_line(header::Subject::from(doc.subject.clone())),
+            top: Written::top(doc),
+            footer: Written::footer(&doc.footer),
+        }
+    }
+}
+
+/// A stretch of whole lines of both parts. A part's body is four of them
+/// in a row: the doc's top, the message's own blocks, the doc's small
+/// print and the message's own (with the HTML's closing tags).
+struct Written {
+    text: Encoded,
+    html: Encoded,
+}
+
+impl Written {
+    fn top(doc: &Doc) -> Written {
+        let mut text = format!("{}\n\n", doc.heading);
+        text_blocks(&mut text, &doc.blocks);
+        let mut html = html_head(&doc.subject, &doc.heading);
+        html_blocks(&mut html, &doc.blocks);
+        Written::new(text, html)
+    }
+
+    fn blocks(blocks: &[Block]) -> Written {
+        let mut text = String::new();
+        text_blocks(&mut text, blocks);
+        let mut html = String::new();
+        html_blocks(&mut html, blocks);
+        Written::new(text, html)
+    }
+
+    fn footer(lines: &[Vec<Inline>]) -> Written {
+        let mut text = "-- \n".to_owned();
+        text_lines(&mut text, lines);
+        let mut html = String::from(HTML_FOOTER);
+        html_lines(&mut html, lines);
+        Written::new(text, html)
+    }
+
+    fn end(lines: &[Vec<Inline>]) -> Written {
+        let mut text = String::new();
+        text_lines(&mut text, lines);
+        let mut html = String::new();
+        html_lines(&mut html, lines);
+        html.push_str(HTML_END);
+        Written::new(text, html)
+    }
+
+    fn new(text: String, html: String) -> Written {
+        Written {
+            text: Encoded::new(text),
+            html: Encoded::new(html),
+        }
+    }
+}
+
+/// Whole lines of a part, as written and encoded quoted-printable.
+/// Quoted-printable encodes each line on its own, so joining the encodings
+/// of stretches of whole lines gives the encoding of the joined text: a
+/// shared stretch is encoded once.
+struct Encoded {
+    /// As written, `\n` line ends.
+    raw: String,
+    /// Quoted-printable, CRLF line ends.
+    qp: Vec<u8>,
+    ascii: bool,
+    /// Bytes other than tab and printable ASCII (line ends too): what
+    /// lettre weighs when it picks an encoding.
+    unprintable: usize,
+}
+
+impl Encoded {
+    fn new(raw: String) -> Encoded {
+        debug_assert!(raw.is_empty() || raw.ends_with('\n'), "whole lines");
+        let qp = quoted_printable(&raw);
+        Encoded {
+            ascii: raw.is_ascii(),
+            unprintable: raw
+                .bytes()
+                .filter(|b| !matches!(b, b'\t' | b' '..=b'~'))
+                .count(),
+            raw,
+            qp,
+        }
+    }
+}
+
+/// A part's body from its stretches: what lettre makes of their joined
+/// text ([`Body::new`]). Lettre takes 7bit for ASCII in short lines, else
+/// quoted-printable unless more than a third of the bytes need escaping,
+/// else base64. Mails here are not ASCII (every paper's line of numbers
+/// has a `·` or a `▲`) and mostly Latin script: for those the stretches'
+/// own encodings are joined; anything else is joined and left to lettre.
+enum PartBody<'s> {
+    Joined([&'s Encoded; 4]),
+    Whole(Body),
+}
+
+impl<'s> PartBody<'s> {
+    fn new(stretches: [&'s Encoded; 4]) -> PartBody<'s> {
+        let len: usize = stretches.iter().map(|s| s.raw.len()).sum();
+        let unprintable: usize = stretches.iter().map(|s| s.unprintable).sum();
+        if stretches.iter().any(|s| !s.ascii) && unprintable <= len / 3 {
+            PartBody::Joined(stretches)
+        } else {
+            PartBody::Whole(Body::new(stretches.map(|s| s.raw.as_str()).concat()))
+        }
+    }
+
+    fn encoding(&self) -> ContentTransferEncoding {
+        match self {
+            PartBody::Joined(_) => ContentTransferEncoding::QuotedPrintable,
+            PartBody::Whole(body) => body.encoding(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            PartBody::Joined(stretches) => stretches.iter().map(|s| s.qp.len()).sum(),
+            PartBody::Whole(body) => body.len(),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            PartBody::Joined(stretches) => {
+                for stretch in stretches {
+                    out.extend_from_slice(&stretch.qp);
                 }
             }
+            PartBody::Whole(body) => out.extend_from_slice(body.as_ref()),
         }
-        s
-    };
-    let _ = writeln!(out, "{}\n", doc.heading);
-    for block in &doc.blocks {
+    }
+}
+
+/// Quoted-printable of text with `\n` line ends, with CRLF line ends:
+/// lettre's own encoding of a part ([`Body`] turns the line ends into CRLF,
+/// then encodes with the `quoted_printable` crate). It encodes each line on
+/// its own, which is what lets shared stretches be encoded once.
+fn quoted_printable(text: &str) -> Vec<u8> {
+    match Body::new_with_encoding(text.to_owned(), ContentTransferEncoding::QuotedPrintable) {
+        Ok(body) => body.into_vec(),
+        // Lettre refuses only 7bit and 8bit for text that is not fit for
+        // them; quoted-printable takes anything.
+        Err(raw) => raw,
+    }
+}
+
+fn text_inline(parts: &[Inline]) -> String {
+    let mut s = String::new();
+    for part in parts {
+        match part {
+            Inline::Text(t) => s.push_str(t),
+            Inline::Link { text, href } if text == href => s.push_str(href),
+            Inline::Link { text, href } => {
+                let _ = write!(s, "{text}: {href}");
+            }
+        }
+    }
+    s
+}
+
+fn text_blocks(out: &mut String, blocks: &[Block]) {
+    for block in blocks {
         match block {
             Block::Para(parts) => {
-                let _ = writeln!(out, "{}\n", inline(parts));
+                let _ = writeln!(out, "{}\n", text_inline(parts));
             }
             Block::Button { label, href } => {
                 let _ = writeln!(out, "{label}:\n{href}\n");
@@ -680,11 +1101,12 @@ fn text_part(doc: &Doc) -> String {
             }
         }
     }
-    out.push_str("-- \n");
-    for line in &doc.footer {
-        let _ = writeln!(out, "{}", inline(line));
+}
+
+fn text_lines(out: &mut String, lines: &[Vec<Inline>]) {
+    for line in lines {
+        let _ = writeln!(out, "{}", text_inline(line));
     }
-    out
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -724,7 +1146,8 @@ fn html_inline(parts: &[Inline]) -> String {
     s
 }
 
-fn html_part(doc: &Doc) -> String {
+/// From the doctype to the heading.
+fn html_head(subject: &str, heading: &str) -> String {
     let mut out = String::new();
     out.push_str(concat!(
         "<!DOCTYPE html>\n",
@@ -734,7 +1157,7 @@ fn html_part(doc: &Doc) -> String {
         "<meta name=\"color-scheme\" content=\"light dark\">\n",
         "<meta name=\"supported-color-schemes\" content=\"light dark\">\n",
     ));
-    let _ = writeln!(out, "<title>{}</title>", escape(&doc.subject));
+    let _ = writeln!(out, "<title>{}</title>", escape(subject));
     out.push_str(concat!(
         "<style>\n",
         "@media (prefers-color-scheme: dark) {\n",
@@ -761,9 +1184,13 @@ fn html_part(doc: &Doc) -> String {
         out,
         "<tr><td style=\"padding:24px 24px 8px 24px;\"><h1 style=\"margin:0;font-size:22px;\
          line-height:1.3;\">{}</h1></td></tr>",
-        escape(&doc.heading)
+        escape(heading)
     );
-    for block in &doc.blocks {
+    out
+}
+
+fn html_blocks(out: &mut String, blocks: &[Block]) {
+    for block in blocks {
         match block {
             Block::Para(parts) => {
                 let _ = writeln!(
@@ -795,22 +1222,26 @@ fn html_part(doc: &Doc) -> String {
                     escape(title)
                 );
             }
-            Block::Paper(p) => html_paper(&mut out, p),
+            Block::Paper(p) => html_paper(out, p),
         }
     }
-    out.push_str(
-        "<tr><td class=\"pb-muted\" style=\"padding:16px 24px 24px 24px;font-size:13px;\
-         color:#57534e;border-top:1px solid #d6d3d1;\">\n",
-    );
-    for line in &doc.footer {
+}
+
+/// Opens the small print.
+const HTML_FOOTER: &str = "<tr><td class=\"pb-muted\" style=\"padding:16px 24px 24px 24px;\
+                           font-size:13px;color:#57534e;border-top:1px solid #d6d3d1;\">\n";
+
+/// Closes the small print and the page.
+const HTML_END: &str = "</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n";
+
+fn html_lines(out: &mut String, lines: &[Vec<Inline>]) {
+    for line in lines {
         let _ = writeln!(
             out,
             "<p style=\"margin:8px 0 0 0;\">{}</p>",
             html_inline(line)
         );
     }
-    out.push_str("</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n");
-    out
 }
 
 fn html_paper(out: &mut String, p: &PaperItem) {
@@ -930,7 +1361,7 @@ mod tests {
     }
 
     fn formatted(message: &OutboxMessage) -> String {
-        String::from_utf8(render(message, &settings()).unwrap().formatted()).unwrap()
+        String::from_utf8(render(message, &settings()).unwrap().formatted().to_vec()).unwrap()
     }
 
     /// The decoded plain-text and HTML parts.
@@ -1003,9 +1434,9 @@ mod tests {
             "2026-11-29",
             vec![paper("2411.00001", "A paper", 3)],
         );
-        let first = render(&message, &settings()).unwrap().formatted();
-        let second = render(&message, &settings()).unwrap().formatted();
-        assert_eq!(first, second);
+        let first = render(&message, &settings()).unwrap();
+        let second = render(&message, &settings()).unwrap();
+        assert_eq!(first.formatted(), second.formatted());
     }
 
     #[test]
@@ -1072,13 +1503,18 @@ mod tests {
 
     #[test]
     fn digest_subjects() {
+        // The Subject header as written, folded lines and all, is what
+        // lettre writes for the expected subject.
         let subject = |m: &OutboxMessage| {
-            render(m, &settings())
-                .unwrap()
-                .headers()
-                .get::<lettre::message::header::Subject>()
-                .map(|s| s.as_ref().to_owned())
-                .unwrap()
+            let raw = formatted(m);
+            let start = raw.find("\r\nSubject: ").unwrap() + 2;
+            let end = start + raw[start..].find("\r\nDate: ").unwrap() + 2;
+            raw[start..end].to_owned()
+        };
+        let header = |subject: &str| {
+            let mut headers = Headers::new();
+            headers.set(header::Subject::from(subject.to_owned()));
+            headers.to_string()
         };
         let p = vec![paper("2411.00001", "A", 2), paper("2411.00003", "B", 2)];
         assert_eq!(
@@ -1088,7 +1524,7 @@ mod tests {
                 "2026-11-29",
                 p.clone()
             )),
-            "Trending papers: Fri 27 \u{2013} Sun 29 Nov 2026"
+            header("Trending papers: Fri 27 \u{2013} Sun 29 Nov 2026")
         );
         assert_eq!(
             subject(&digest(
@@ -1097,7 +1533,7 @@ mod tests {
                 "2026-11-30",
                 p.clone()
             )),
-            "Trending papers: Mon 30 Nov 2026"
+            header("Trending papers: Mon 30 Nov 2026")
         );
         assert_eq!(
             subject(&digest(
@@ -1106,7 +1542,7 @@ mod tests {
                 "2026-11-29",
                 p.clone()
             )),
-            "Trending papers of the week: 23 \u{2013} 29 Nov 2026"
+            header("Trending papers of the week: 23 \u{2013} 29 Nov 2026")
         );
         assert_eq!(
             subject(&digest(
@@ -1115,11 +1551,11 @@ mod tests {
                 "2026-12-06",
                 p.clone()
             )),
-            "Trending papers of the week: 30 Nov \u{2013} 6 Dec 2026"
+            header("Trending papers of the week: 30 Nov \u{2013} 6 Dec 2026")
         );
         assert_eq!(
             subject(&digest("weekly-2027-01-04", "2026-12-28", "2027-01-03", p)),
-            "Trending papers of the week: 28 Dec 2026 \u{2013} 3 Jan 2027"
+            header("Trending papers of the week: 28 Dec 2026 \u{2013} 3 Jan 2027")
         );
     }
 
@@ -1222,5 +1658,258 @@ mod tests {
         assert!(MailSettings::new("a@b.org", "papers.example.org", "P").is_err());
         let local = MailSettings::new("a@b.org", "http://localhost:8080", "P").unwrap();
         assert_eq!(local.message_id_domain, "localhost");
+    }
+
+    /// Settings with a non-ASCII sender name and site name, a port in the
+    /// site's address.
+    fn odd_settings() -> MailSettings {
+        MailSettings::new(
+            "\u{c9}dith <edith@example.org>",
+            "http://localhost:8080/",
+            "P\u{e4}per \"boy\"",
+        )
+        .unwrap()
+    }
+
+    /// Messages of every kind and shape: digests of editions with no, one
+    /// and ten papers, daily, weekly and of an unknown period, with up to
+    /// three folded alerts and unsubscribe tokens of any length; odd text
+    /// (tabs, trailing spaces, `=`, words longer than a line, titles in CJK
+    /// that lettre sends as base64); confirmation mails of every cadence;
+    /// alert mails.
+    fn assorted() -> Vec<OutboxMessage> {
+        let mut odd = paper("2411.00077", "Tab\tand trailing space ", 0);
+        odd.snippet = format!(
+            "{} = {} ",
+            "x".repeat(74),
+            "averyveryveryveryveryveryveryveryveryveryveryveryveryverylongword=\u{e9}"
+        );
+        let cjk = MailPaper {
+            id: "2411.00088".to_owned(),
+            title: "\u{6df1}\u{5ea6}\u{5b66}\u{4e60}".repeat(30),
+            authors: 1,
+            upvotes: 0,
+            snippet: "\u{6df1}\u{5ea6}".repeat(100),
+        };
+        let ten: Vec<MailPaper> = (1..=10)
+            .map(|i| MailPaper {
+                snippet: "We study things: ".repeat(i as usize * 3),
+                ..paper(
+                    &format!("2411.{i:05}"),
+                    &format!("Paper {i}, with a title rather long, about {} words", i * 7),
+                    i,
+                )
+            })
+            .collect();
+        let alerts = |n: usize| -> Vec<AlertItem> {
+            (0..n)
+                .map(|i| AlertItem {
+                    paper: paper(&format!("2411.9{i:04}"), &format!("Alert <{i}> & co"), 2),
+                    query: format!("ti:\"q{i}\" = x"),
+                })
+                .collect()
+        };
+        let long_token = "a".repeat(120);
+        let editions = [
+            (
+                "daily-2026-12-01",
+                "2026-11-30",
+                "2026-11-30",
+                vec![paper("2411.00001", "A paper", 3)],
+            ),
+            ("daily-2026-11-30", "2026-11-27", "2026-11-29", ten.clone()),
+            ("daily-2026-12-01", "2026-11-30", "2026-11-30", vec![]),
+            ("weekly-2026-12-07", "2026-11-30", "2026-12-06", ten.clone()),
+            ("weekly-2027-01-04", "2026-12-28", "2027-01-03", ten),
+            (
+                "daily-2026-12-02",
+                "2026-12-01",
+                "2026-12-01",
+                vec![odd, paper("2411.00002", "", 1)],
+            ),
+            (
+                "daily-2026-12-03",
+                "2026-12-02",
+                "2026-12-02",
+                vec![cjk.clone()],
+            ),
+            (
+                "unknown",
+                "2026-11-23",
+                "2026-11-29",
+                vec![paper("2411.00001", "A", 3)],
+            ),
+        ];
+        let mut messages = Vec::new();
+        for (e, (period, first, last, papers)) in editions.into_iter().enumerate() {
+            let edition = edition(period, first, last, papers);
+            for (n, token) in [
+                (0, "unsub-tok"),
+                (1, "t"),
+                (3, "f"),
+                (2, long_token.as_str()),
+            ] {
+                messages.push(outbox(
+                    &format!("digest-{period}-s{e}{n}"),
+                    MessageKind::Digest,
+                    Some(edition.clone()),
+                    &Payload::Digest {
+                        unsubscribe_token: token.to_owned(),
+                        alerts: alerts(n),
+                    },
+                ));
+            }
+        }
+        for cadence in ["daily", "weekly", "alerts_only", "hourly"] {
+            for papers in [1, 5] {
+                messages.push(outbox(
+                    &format!("confirm-s42-{cadence}{papers}"),
+                    MessageKind::Confirm,
+                    None,
+                    &Payload::Confirm {
+                        token: "conf-tok".to_owned(),
+                        cadence: cadence.to_owned(),
+                        papers,
+                        send_at: "08:30".to_owned(),
+                        zone: "Europe/Berlin".to_owned(),
+                    },
+                ));
+            }
+        }
+        let mut in_cjk = alerts(1);
+        in_cjk[0].paper = cjk;
+        for (name, alerts) in [("one", alerts(1)), ("three", alerts(3)), ("cjk", in_cjk)] {
+            messages.push(outbox(
+                &format!("alert-u7-{name}"),
+                MessageKind::Alert,
+                None,
+                &Payload::Alert {
+                    unsubscribe_token: "unsub-tok".to_owned(),
+                    alerts,
+                },
+            ));
+        }
+        messages
+    }
+
+    /// The subject, as the HTML's title says it.
+    fn title(html: &str) -> String {
+        let start = html.find("<title>").unwrap() + "<title>".len();
+        let end = html.find("</title>").unwrap();
+        html[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    /// The mail of `message` as lettre's message builder makes it from the
+    /// same content: the headers set one by one, each part's body encoded
+    /// whole as lettre chooses.
+    fn built_by_lettre(message: &OutboxMessage, settings: &MailSettings) -> Rendered {
+        use lettre::message::{MultiPart, SinglePart};
+
+        let mail = Renderer::new(settings).mail(message).unwrap();
+        let own = Written::blocks(&mail.own.blocks);
+        let end = Written::end(&mail.own.footer);
+        let shared = &mail.shared;
+        let text = [&shared.top.text, &own.text, &shared.footer.text, &end.text]
+            .map(|s| s.raw.as_str())
+            .concat();
+        let html = [&shared.top.html, &own.html, &shared.footer.html, &end.html]
+            .map(|s| s.raw.as_str())
+            .concat();
+        let mut builder = lettre::Message::builder()
+            .from(settings.from.clone())
+            .to(Mailbox::new(
+                None,
+                message.recipient.as_str().parse().unwrap(),
+            ))
+            .subject(title(&shared.top.html.raw))
+            .date(SystemTime::from(message.created_at))
+            .message_id(Some(format!(
+                "<{}@{}>",
+                message.key, settings.message_id_domain
+            )))
+            .header(AutoSubmitted);
+        if let Some(token) = &mail.unsubscribe_token {
+            builder = builder
+                .header(ListUnsubscribe(format!(
+                    "<{}>",
+                    settings.url(&format!("/unsubscribe/{token}"))
+                )))
+                .header(ListUnsubscribePost);
+        }
+        if let Some(list) = mail.list {
+            let (label, description) = match list {
+                List::Digests => ("digest", "digests"),
+                List::Alerts => ("alerts", "saved-search alerts"),
+            };
+            builder = builder.header(ListId(format!(
+                "{} {description} <{label}.{}>",
+                phrase(&settings.site_name),
+                settings.message_id_domain
+            )));
+        }
+        let body = MultiPart::alternative()
+            .boundary(boundary(&message.key))
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(text),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            );
+        builder.multipart(body).unwrap().into()
+    }
+
+    #[test]
+    fn mails_are_what_lettres_builder_makes() {
+        let mut base64 = 0;
+        for settings in [settings(), odd_settings()] {
+            for message in assorted() {
+                let rendered = render(&message, &settings).unwrap();
+                assert_eq!(
+                    rendered,
+                    built_by_lettre(&message, &settings),
+                    "{}",
+                    message.key
+                );
+                let raw = String::from_utf8(rendered.formatted().to_vec()).unwrap();
+                base64 += raw.matches("Content-Transfer-Encoding: base64").count();
+            }
+        }
+        assert!(base64 > 0, "the CJK mails take lettre's way");
+    }
+
+    #[test]
+    fn prepared_editions_render_the_same() {
+        let messages = assorted();
+        let settings = settings();
+        let mut renderer = Renderer::new(&settings);
+        renderer.prepare(&messages);
+        renderer.prepare(&messages);
+        assert_eq!(renderer.editions.len(), 8, "each edition once");
+        for message in &messages {
+            assert_eq!(
+                renderer.render(message).unwrap(),
+                render(message, &settings).unwrap(),
+                "{}",
+                message.key
+            );
+        }
+        // A broken edition is not prepared; its message says what is wrong.
+        let mut broken = messages[0].clone();
+        broken.edition = Some("{not json".to_owned());
+        renderer.prepare([&broken]);
+        assert_eq!(renderer.editions.len(), 8);
+        assert!(matches!(
+            renderer.render(&broken),
+            Err(RenderError::Edition { .. })
+        ));
     }
 }

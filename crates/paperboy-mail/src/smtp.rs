@@ -4,10 +4,16 @@
 //!
 //! `smtp://[user:pass@]host[:port]` talks plain SMTP (port 25), or STARTTLS
 //! with `?tls=required` / `?tls=opportunistic` (port 587); `smtps://…` is
-//! implicit TLS (port 465). `?timeout=SECONDS` bounds connecting (TCP, TLS,
+//! implicit TLS (port 465); `?ca=/path/to/ca.pem` trusts the certificates
+//! in that PEM file besides the public roots (a relay with a certificate of
+//! a private CA, or self-signed). `?timeout=SECONDS` bounds connecting (TCP, TLS,
 //! greeting, EHLO, STARTTLS, login) and then each message's exchange (10 s by
-//! default). Connections are pooled and reused. A password never appears in
-//! an error, a log line or `Debug`.
+//! default). Connections are pooled and reused: one idle for a moment
+//! ([`TRUSTED_IDLE`]) goes straight on to the next message, one idle longer
+//! must answer NOOP first (as lettre's pool asks every time), and a message
+//! whose exchange breaks on a connection that was not asked is tried once
+//! more on a new one. A password never appears in an error, a log line or
+//! `Debug`.
 //!
 //! The SMTP itself is lettre's (its async [`AsyncSmtpConnection`]: commands,
 //! replies, dot-stuffing, STARTTLS, AUTH), but the socket is our own, opened
@@ -35,8 +41,12 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 #[allow(deprecated)] // the only way to TLS before the greeting (smtps://)
 use lettre::transport::smtp::client::AsyncNetworkStream;
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
+
+use crate::render::Rendered;
 
 /// How the connection to the server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +77,8 @@ pub struct SmtpSettings {
     pub pool_max: u32,
     /// How long an unused connection is kept open.
     pub pool_idle: Duration,
+    /// A PEM file of certificates to trust besides the public roots.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Connect and command timeout unless the URL says otherwise.
@@ -88,13 +100,18 @@ pub enum SmtpUrlError {
     Tls { url: String, value: String },
     #[error("the SMTP URL {url} has timeout={value:?}; give whole seconds from 1 to 600")]
     Timeout { url: String, value: String },
-    #[error("the SMTP URL {url} has an unknown parameter {name:?}; known are tls and timeout")]
+    #[error("the SMTP URL {url} has an unknown parameter {name:?}; known are tls, timeout and ca")]
     Parameter { url: String, name: String },
     #[error(
         "the SMTP URL {url} would send its password unencrypted to {host}; use smtps:// or \
          ?tls=required (or say ?tls=none if the network is trusted)"
     )]
     PlainPassword { url: String, host: String },
+    #[error(
+        "the SMTP URL {url} has ca= without TLS; the certificates are for smtps:// or \
+         ?tls=required"
+    )]
+    CaWithoutTls { url: String },
     #[error("the SMTP URL {url}: cannot set up TLS: {reason}")]
     TlsSetup { url: String, reason: String },
     #[error("the SMTP client for {url} cannot start its threads: {reason}")]
@@ -115,6 +132,7 @@ impl fmt::Debug for SmtpSettings {
             .field("timeout", &self.timeout)
             .field("pool_max", &self.pool_max)
             .field("pool_idle", &self.pool_idle)
+            .field("ca", &self.ca)
             .finish()
     }
 }
@@ -144,10 +162,12 @@ impl SmtpSettings {
         .to_owned();
 
         let mut tls = None;
+        let mut ca = None;
         let mut timeout = DEFAULT_TIMEOUT;
         for (name, value) in url.query_pairs() {
             match &*name {
                 "tls" => tls = Some(value.into_owned()),
+                "ca" => ca = Some(std::path::PathBuf::from(value.into_owned())),
                 "timeout" => {
                     timeout = value
                         .parse::<u64>()
@@ -180,6 +200,9 @@ impl SmtpSettings {
                 });
             }
         };
+        if ca.is_some() && security == SmtpSecurity::Plain {
+            return Err(SmtpUrlError::CaWithoutTls { url: shown });
+        }
         let port = url.port().unwrap_or(match security {
             SmtpSecurity::Plain => 25,
             SmtpSecurity::StartTlsOpportunistic | SmtpSecurity::StartTlsRequired => 587,
@@ -216,6 +239,7 @@ impl SmtpSettings {
             timeout,
             pool_max: 8,
             pool_idle: Duration::from_secs(60),
+            ca,
         })
     }
 
@@ -243,6 +267,33 @@ impl SmtpSettings {
         format!("{scheme}://{user}{host}:{}{tls}", self.port)
     }
 
+    /// TLS to this server: the public roots, and the certificates of
+    /// [`SmtpSettings::ca`].
+    fn tls_parameters(&self) -> Result<TlsParameters, SmtpUrlError> {
+        let failed = |reason: String| SmtpUrlError::TlsSetup {
+            url: self.describe(),
+            reason,
+        };
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(path) = &self.ca {
+            let pem = std::fs::read(path)
+                .map_err(|e| failed(format!("cannot read ca={}: {e}", path.display())))?;
+            if !pem
+                .windows(b"-----BEGIN CERTIFICATE-----".len())
+                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+            {
+                return Err(failed(format!(
+                    "ca={} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                )));
+            }
+            let certificate = Certificate::from_pem(&pem)
+                .map_err(|e| failed(format!("ca={}: {e}", path.display())))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder.build().map_err(|e| failed(e.to_string()))
+    }
+
     /// The transport: pooled connections to this server. Connects only when
     /// the first message is sent.
     pub fn transport(&self) -> Result<SmtpMailer, SmtpUrlError> {
@@ -250,12 +301,7 @@ impl SmtpSettings {
             SmtpSecurity::Plain => None,
             SmtpSecurity::StartTlsOpportunistic
             | SmtpSecurity::StartTlsRequired
-            | SmtpSecurity::ImplicitTls => Some(TlsParameters::new(self.host.clone()).map_err(
-                |e| SmtpUrlError::TlsSetup {
-                    url: self.describe(),
-                    reason: e.to_string(),
-                },
-            )?),
+            | SmtpSecurity::ImplicitTls => Some(self.tls_parameters()?),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -359,7 +405,7 @@ pub enum SendError {
 /// deliverer holds an `Arc<dyn MailTransport>` (tests a fake).
 pub trait MailTransport: Send + Sync {
     /// `Ok` once the server has accepted the message for delivery.
-    fn send(&self, message: &lettre::Message) -> Result<(), SendError>;
+    fn send(&self, message: &Rendered) -> Result<(), SendError>;
 }
 
 /// [`MailTransport`] over SMTP with pooled connections (see the module
@@ -390,6 +436,13 @@ struct Inner {
     server: String,
 }
 
+/// How long a pooled connection may have been idle and still be reused
+/// without a NOOP first. Servers close idle connections after minutes, not
+/// a second; a NOOP before each message would be one more round trip per
+/// message, a third of a digest's exchange with a local server and more
+/// than that with a distant one.
+const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
 /// A pooled connection and since when it has been unused.
 struct Idle {
     conn: AsyncSmtpConnection,
@@ -419,7 +472,7 @@ impl SmtpMailer {
     pub fn check(&self) -> Result<(), SendError> {
         let inner = &self.inner;
         inner.block_on(async {
-            let mut conn = inner.connection().await?;
+            let (mut conn, _) = inner.connection().await?;
             match tokio::time::timeout(inner.timeout, conn.test_connected()).await {
                 Ok(true) => {
                     inner.park(conn);
@@ -438,9 +491,8 @@ impl SmtpMailer {
 }
 
 impl MailTransport for SmtpMailer {
-    fn send(&self, message: &lettre::Message) -> Result<(), SendError> {
-        // As lettre's transports send a `Message`.
-        self.send_raw(message.envelope(), &message.formatted())
+    fn send(&self, message: &Rendered) -> Result<(), SendError> {
+        self.send_raw(message.envelope(), message.formatted())
     }
 }
 
@@ -472,8 +524,35 @@ impl Inner {
 
     /// One message over a pooled or new connection; the connection goes
     /// back to the pool only if all went well.
+    ///
+    /// A connection reused without a NOOP may have been closed by the
+    /// server meanwhile: if the exchange on it breaks without a reply from
+    /// the server, or with 421 (the server is closing it), the message is
+    /// tried once more on a new connection. Had the server taken the
+    /// message before the break, it gets the same bytes again, as after
+    /// any failure that is retried.
     async fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
-        let mut conn = self.connection().await?;
+        let (conn, unchecked) = self.connection().await?;
+        match self.exchange(conn, envelope, raw).await {
+            Err((e, Some(status))) if unchecked && (status.is_none() || status == Some(421)) => {
+                tracing::debug!(error = %e, "a reused connection broke; trying a new one");
+                let conn = self.open().await?;
+                self.exchange(conn, envelope, raw).await.map_err(|(e, _)| e)
+            }
+            outcome => outcome.map_err(|(e, _)| e),
+        }
+    }
+
+    /// One message over `conn`, which goes back to the pool only if all
+    /// went well. A failure comes with the server's reply code when the
+    /// exchange ended with an error (`None` when no reply came: the
+    /// connection broke), and without one when it timed out.
+    async fn exchange(
+        &self,
+        mut conn: AsyncSmtpConnection,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(), (SendError, Option<Option<u16>>)> {
         match tokio::time::timeout(self.timeout, conn.send(envelope, raw)).await {
             Ok(Ok(_accepted)) => {
                 self.park(conn);
@@ -481,19 +560,20 @@ impl Inner {
             }
             Ok(Err(e)) => {
                 self.discard(conn);
-                Err(classify(&e))
+                Err((classify(&e), Some(e.status().map(u16::from))))
             }
             Err(_) => {
                 // Mid-exchange: nothing more can be said on it.
                 drop(conn);
-                Err(self.timed_out("sending a message"))
+                Err((self.timed_out("sending a message"), None))
             }
         }
     }
 
-    /// An idle connection that still answers NOOP (as lettre's pool checks
-    /// before reuse), or else a new one.
-    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+    /// An idle connection, or else a new one; and whether it is reused
+    /// without a check. One idle for [`TRUSTED_IDLE`] or longer must still
+    /// answer NOOP (as lettre's pool checks before every reuse).
+    async fn connection(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
         loop {
             let (reuse, expired) = {
                 let mut idle = lock(&self.idle);
@@ -503,11 +583,14 @@ impl Inner {
             for parked in expired {
                 self.discard(parked.conn);
             }
-            let Some(Idle { mut conn, .. }) = reuse else {
-                return self.open().await;
+            let Some(Idle { mut conn, since }) = reuse else {
+                return Ok((self.open().await?, false));
             };
+            if since.elapsed() < TRUSTED_IDLE {
+                return Ok((conn, true));
+            }
             match tokio::time::timeout(self.timeout, conn.test_connected()).await {
-                Ok(true) if !conn.has_broken() => return Ok(conn),
+                Ok(true) if !conn.has_broken() => return Ok((conn, false)),
                 Ok(_) => self.discard(conn),
                 Err(_) => drop(conn),
             }
@@ -865,6 +948,37 @@ mod tests {
     }
 
     #[test]
+    fn extra_certificates() {
+        let settings = SmtpSettings::from_url("smtps://mail.example.org?ca=/etc/relay/ca.pem");
+        assert_eq!(
+            settings.unwrap().ca,
+            Some(std::path::PathBuf::from("/etc/relay/ca.pem"))
+        );
+        assert!(matches!(
+            SmtpSettings::from_url("smtp://mail.example.org?ca=/etc/relay/ca.pem"),
+            Err(SmtpUrlError::CaWithoutTls { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let not_pem = dir.path().join("key.txt");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        for (path, says) in [(&missing, "cannot read ca="), (&not_pem, "holds no PEM")] {
+            let url = format!("smtp://h?tls=required&ca={}", path.display());
+            let error = SmtpSettings::from_url(&url)
+                .unwrap()
+                .transport()
+                .map(|_| ())
+                .unwrap_err();
+            let text = error.to_string();
+            assert!(matches!(error, SmtpUrlError::TlsSetup { .. }), "{text}");
+            assert!(
+                text.contains(says) && text.contains(&path.display().to_string()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn redaction() {
         assert_eq!(redact_url("smtp://u:p@h:25/x?y"), "smtp://u:***@h:25/x?y");
         assert_eq!(redact_url("smtp://u@h"), "smtp://u@h");
@@ -872,13 +986,14 @@ mod tests {
         assert_eq!(redact_url("smtp://u:p:q@r@h"), "smtp://u:***@h");
     }
 
-    fn message() -> lettre::Message {
+    fn message() -> Rendered {
         lettre::Message::builder()
             .from("a@example.org".parse().unwrap())
             .to("b@example.org".parse().unwrap())
             .subject("hi")
             .body("hello".to_owned())
             .unwrap()
+            .into()
     }
 
     #[test]
@@ -923,16 +1038,34 @@ mod tests {
     /// An SMTP server that answers `RCPT TO` with `reply` and takes the
     /// message after `DATA`; counts the connections it accepts.
     fn test_server(reply: &'static str) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        let (port, connections, _) = test_server_with(reply, false);
+        (port, connections)
+    }
+
+    /// [`test_server`] that also logs the commands it gets (their verbs),
+    /// and with `hang_up` closes the connection silently once it has
+    /// taken a message, as a server that timed a connection out would.
+    fn test_server_with(
+        reply: &'static str,
+        hang_up: bool,
+    ) -> (
+        u16,
+        Arc<std::sync::atomic::AtomicUsize>,
+        Arc<Mutex<Vec<String>>>,
+    ) {
         use std::io::{BufRead, BufReader, Write};
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&connections);
+        let commands = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&commands);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 counted.fetch_add(1, Ordering::SeqCst);
+                let log = Arc::clone(&log);
                 std::thread::spawn(move || {
                     let mut writer = stream.try_clone().unwrap();
                     let mut reader = BufReader::new(stream);
@@ -941,8 +1074,16 @@ mod tests {
                     let mut in_data = false;
                     while reader.read_line(&mut line).unwrap_or(0) > 0 {
                         let command = line.to_ascii_uppercase();
+                        if !in_data {
+                            let verb = command.split([' ', '\r']).next().unwrap_or_default();
+                            log.lock().unwrap().push(verb.to_owned());
+                        }
                         let answer = if in_data {
                             in_data = line != ".\r\n";
+                            if !in_data && hang_up {
+                                let _ = writer.write_all(b"250 queued\r\n");
+                                return;
+                            }
                             (!in_data).then(|| "250 queued\r\n".to_owned())
                         } else if command.starts_with("EHLO") {
                             Some("250 test\r\n".to_owned())
@@ -967,22 +1108,19 @@ mod tests {
                 });
             }
         });
-        (port, connections)
+        (port, connections, commands)
     }
 
     #[test]
     fn messages_share_a_connection() {
         use std::sync::atomic::Ordering;
         let (port, connections) = test_server("250 ok");
-        let mailer = SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5"))
-            .unwrap()
-            .transport()
-            .unwrap();
+        let mailer = local_mailer(port);
         mailer.send(&message()).unwrap();
         mailer.send(&message()).unwrap();
         mailer.check().unwrap();
-        let envelope = message().envelope().clone();
-        mailer.send_raw(&envelope, &message().formatted()).unwrap();
+        let raw = message();
+        mailer.send_raw(raw.envelope(), raw.formatted()).unwrap();
         assert_eq!(connections.load(Ordering::SeqCst), 1);
 
         // Connections idle for `pool_idle` are not reused.
@@ -996,6 +1134,66 @@ mod tests {
         assert_eq!(connections.load(Ordering::SeqCst), 2);
     }
 
+    /// A mailer for the test server on `port`.
+    fn local_mailer(port: u16) -> SmtpMailer {
+        SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5"))
+            .unwrap()
+            .transport()
+            .unwrap()
+    }
+
+    /// The verbs of `commands` other than those of saying hello and
+    /// goodbye.
+    fn exchanges(commands: &Mutex<Vec<String>>) -> Vec<String> {
+        let commands = commands.lock().unwrap();
+        commands
+            .iter()
+            .filter(|verb| !matches!(verb.as_str(), "EHLO" | "QUIT"))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_connection_just_used_is_reused_without_noop() {
+        use std::sync::atomic::Ordering;
+        let (port, connections, commands) = test_server_with("250 ok", false);
+        let mailer = local_mailer(port);
+        mailer.send(&message()).unwrap();
+        mailer.send(&message()).unwrap();
+        let one = ["MAIL", "RCPT", "DATA"];
+        assert_eq!(exchanges(&commands), one.repeat(2));
+        // Idle for longer than a moment: asked first.
+        std::thread::sleep(TRUSTED_IDLE + Duration::from_millis(100));
+        mailer.send(&message()).unwrap();
+        let mut expected = one.repeat(2);
+        expected.push("NOOP");
+        expected.extend(one);
+        assert_eq!(exchanges(&commands), expected);
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_reused_connection_the_server_closed_is_replaced() {
+        use std::sync::atomic::Ordering;
+        // The server hangs up after every message: each reuse breaks, and
+        // the message goes over a new connection instead.
+        let (port, connections, commands) = test_server_with("250 ok", true);
+        let mailer = local_mailer(port);
+        for _ in 0..3 {
+            mailer.send(&message()).unwrap();
+        }
+        assert_eq!(connections.load(Ordering::SeqCst), 3);
+        let taken = exchanges(&commands)
+            .iter()
+            .filter(|verb| *verb == "DATA")
+            .count();
+        assert_eq!(taken, 3, "each message once");
+        // After a pause the NOOP finds the connection gone: no retry needed.
+        std::thread::sleep(TRUSTED_IDLE + Duration::from_millis(100));
+        mailer.send(&message()).unwrap();
+        assert_eq!(connections.load(Ordering::SeqCst), 4);
+    }
+
     #[test]
     fn replies_are_classified() {
         for (reply, permanent) in [
@@ -1004,10 +1202,7 @@ mod tests {
             ("535 5.7.8 authentication failed", false),
         ] {
             let (port, _) = test_server(reply);
-            let mailer = SmtpSettings::from_url(&format!("smtp://127.0.0.1:{port}?timeout=5"))
-                .unwrap()
-                .transport()
-                .unwrap();
+            let mailer = local_mailer(port);
             match (mailer.send(&message()), permanent) {
                 (Err(SendError::Permanent(text)), true) => assert!(text.contains("user unknown")),
                 (Err(SendError::Temporary(text)), false) => {

@@ -1,11 +1,13 @@
 //! The text shapes in which both backends store times, days and lists, so
 //! that their rows compare, sort and checksum alike (and `paperboy migrate`
 //! copies them as they are): times as RFC 3339 UTC with milliseconds, days
-//! as `YYYY-MM-DD`, lists as JSON arrays of strings.
+//! as `YYYY-MM-DD`, lists as JSON arrays of strings, mail schedules as
+//! their cadence, `HH:MM` and zone name.
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, SubsecRound, Timelike, Utc};
+use paperboy_core::mail::{Schedule, parse_send_time};
 use paperboy_core::{ArxivId, DailyEntry, Paper};
 
 use crate::StoreError;
@@ -162,6 +164,49 @@ pub(crate) fn entry_to_millis(entry: &DailyEntry) -> Cow<'_, DailyEntry> {
         }),
         _ => Cow::Borrowed(entry),
     }
+}
+
+/// A schedule as its columns store it.
+pub(crate) struct ScheduleValues {
+    pub(crate) cadence: &'static str,
+    pub(crate) send_at: String,
+    pub(crate) zone: &'static str,
+}
+
+impl ScheduleValues {
+    pub(crate) fn new(schedule: &Schedule) -> ScheduleValues {
+        ScheduleValues {
+            cadence: schedule.cadence.as_str(),
+            send_at: format_send_at(schedule.send_at),
+            zone: schedule.zone.name(),
+        }
+    }
+}
+
+/// `HH:MM`, as subscribers give it; seconds only in the odd case that a
+/// time has them (never dropped silently).
+pub(crate) fn format_send_at(time: NaiveTime) -> String {
+    if time.second() == 0 {
+        time.format("%H:%M").to_string()
+    } else {
+        time.format("%H:%M:%S").to_string()
+    }
+}
+
+/// A stored send time ([`format_send_at`]).
+pub(crate) fn parse_send_at(text: &str) -> Option<NaiveTime> {
+    parse_send_time(text)
+        .ok()
+        .or_else(|| NaiveTime::parse_from_str(text, "%H:%M:%S").ok())
+}
+
+/// When a subscription confirmed (or changed) at `now` has its first digest
+/// due, as stored; `None` for alerts only.
+pub(crate) fn first_due(schedule: &Schedule, now: DateTime<Utc>) -> Option<String> {
+    // Milliseconds, as stored: the instant read back is the one compared.
+    schedule
+        .next_after(now.trunc_subsecs(3))
+        .map(|(_, due)| format_time(due))
 }
 
 #[cfg(test)]

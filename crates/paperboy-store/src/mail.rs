@@ -328,8 +328,9 @@ pub trait Mail {
     ) -> Result<u64, StoreError>;
 
     /// Claims up to `limit` queued messages whose next attempt is due at
-    /// `now` and which nobody holds (or whose holder's lease ended), oldest
-    /// first, holding them until `lease_until`; each claim counts an attempt.
+    /// `now` and which nobody holds (or whose holder's lease ended), the
+    /// longest due first (then the oldest), holding them until
+    /// `lease_until`; each claim counts an attempt.
     /// Messages of subscriptions that are no longer active (except
     /// confirmation mails of pending ones) are marked failed instead of
     /// being handed out, and do not count against `limit`: a confirmation

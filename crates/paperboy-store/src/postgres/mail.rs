@@ -21,8 +21,8 @@
 //! collation, so SQL compares them as instants. Editions and payloads are
 //! opaque text.
 
-use chrono::{DateTime, NaiveTime, SubsecRound, Timelike, Utc};
-use paperboy_core::mail::{parse_send_time, parse_zone};
+use chrono::{DateTime, Utc};
+use paperboy_core::mail::parse_zone;
 use paperboy_core::{
     ArxivId, Cadence, EmailAddress, MessageId, SavedSearchId, Schedule, SubscriptionId, UserId,
 };
@@ -31,7 +31,7 @@ use postgres::{GenericClient, Row, Transaction};
 
 use super::rows::RowColumns;
 use super::{Db, Lock, PgStore, count};
-use crate::codec::format_time;
+use crate::codec::{ScheduleValues, first_due, format_time, parse_send_at};
 use crate::{
     AlertDelivery, Mail, MessageKind, MessageStatus, NewMessage, NewSavedSearch, NewSubscription,
     OutboxMessage, OutboxStats, PendingAlert, SavedSearch, StoreError, SubscribeOutcome,
@@ -153,8 +153,8 @@ const FAIL_UNWANTED: &str = "UPDATE outbox o SET status = 'failed', lease_until 
        AND us.status <> CASE u.kind WHEN 'confirm' THEN 'pending' ELSE 'active' END \
        FOR UPDATE OF u SKIP LOCKED)";
 
-/// Claims up to `$3` queued messages due at `$1` that nobody holds, oldest
-/// first, holding them until `$2`, in one statement: the rows are picked
+/// Claims up to `$3` queued messages due at `$1` that nobody holds, the
+/// longest due first (then the oldest), holding them until `$2`, in one statement: the rows are picked
 /// and locked with `SKIP LOCKED` (what another sender is claiming at this
 /// moment is left to it, and the limit counts only rows this claim got),
 /// and a row that another sender leased since this statement began fails
@@ -169,10 +169,10 @@ const CLAIM: &str = concat!(
        AND (c.lease_until IS NULL OR c.lease_until <= $1) \
        AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = c.subscription_id \
          AND s.status <> CASE c.kind WHEN 'confirm' THEN 'pending' ELSE 'active' END) \
-       ORDER BY c.id LIMIT $3 FOR UPDATE OF c SKIP LOCKED) \
+       ORDER BY c.next_attempt_at, c.id LIMIT $3 FOR UPDATE OF c SKIP LOCKED) \
      RETURNING *) SELECT ",
     message_columns!(),
-    " FROM o LEFT JOIN mail_editions e ON e.id = o.edition_id ORDER BY o.id"
+    " FROM o LEFT JOIN mail_editions e ON e.id = o.edition_id ORDER BY o.next_attempt_at, o.id"
 );
 
 /// Marks the messages `$1` sent at `$2` and resets their subscriptions'
@@ -893,48 +893,6 @@ impl Mail for PgStore {
             .collect()
         })
     }
-}
-
-/// A schedule as its columns store it.
-struct ScheduleValues {
-    cadence: &'static str,
-    send_at: String,
-    zone: &'static str,
-}
-
-impl ScheduleValues {
-    fn new(schedule: &Schedule) -> ScheduleValues {
-        ScheduleValues {
-            cadence: schedule.cadence.as_str(),
-            send_at: format_send_at(schedule.send_at),
-            zone: schedule.zone.name(),
-        }
-    }
-}
-
-/// `HH:MM`, as subscribers give it; seconds only in the odd case that a
-/// time has them (never dropped silently).
-fn format_send_at(time: NaiveTime) -> String {
-    if time.second() == 0 {
-        time.format("%H:%M").to_string()
-    } else {
-        time.format("%H:%M:%S").to_string()
-    }
-}
-
-fn parse_send_at(text: &str) -> Option<NaiveTime> {
-    parse_send_time(text)
-        .ok()
-        .or_else(|| NaiveTime::parse_from_str(text, "%H:%M:%S").ok())
-}
-
-/// When a subscription confirmed (or changed) at `now` has its first digest
-/// due, as stored; `None` for alerts only.
-fn first_due(schedule: &Schedule, now: DateTime<Utc>) -> Option<String> {
-    // Milliseconds, as stored: the instant read back is the one compared.
-    schedule
-        .next_after(now.trunc_subsecs(3))
-        .map(|(_, due)| format_time(due))
 }
 
 /// A `LIMIT` as bound: PostgreSQL has no unsigned integers.

@@ -7,8 +7,8 @@
 //! fixed-width text ([`format_time`]), so SQL compares them as instants. It
 //! never decides what a message says: editions and payloads are opaque text.
 
-use chrono::{DateTime, NaiveTime, SubsecRound, Timelike, Utc};
-use paperboy_core::mail::{parse_send_time, parse_zone};
+use chrono::{DateTime, Utc};
+use paperboy_core::mail::parse_zone;
 use paperboy_core::{
     ArxivId, Cadence, EmailAddress, MessageId, SavedSearchId, Schedule, SubscriptionId, UserId,
 };
@@ -16,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::rows::{RowColumns, format_time, parse_list};
 use super::{SqliteStore, count, read_change_seq, require_paper};
+use crate::codec::{ScheduleValues, first_due, parse_send_at};
 use crate::{
     AlertDelivery, Mail, MessageKind, MessageStatus, NewMessage, NewSavedSearch, NewSubscription,
     OutboxMessage, OutboxStats, PendingAlert, SavedSearch, StoreError, SubscribeOutcome,
@@ -34,9 +35,22 @@ macro_rules! subscription_columns {
 /// edition `e`).
 macro_rules! message_columns {
     () => {
+        concat!(message_fields!(), " ", message_tables!())
+    };
+}
+
+/// The fields of [`message_columns!`].
+macro_rules! message_fields {
+    () => {
         "o.id, o.key, o.kind, o.subscription_id, o.recipient, e.content, o.payload, \
-         o.created_at, o.status, o.attempts, o.last_error, o.sent_at \
-         FROM outbox o LEFT JOIN mail_editions e ON e.id = o.edition_id"
+         o.created_at, o.status, o.attempts, o.last_error, o.sent_at"
+    };
+}
+
+/// The tables of [`message_columns!`].
+macro_rules! message_tables {
+    () => {
+        "FROM outbox o LEFT JOIN mail_editions e ON e.id = o.edition_id"
     };
 }
 
@@ -95,25 +109,26 @@ const SELECT_MESSAGES_TO: &str = concat!(
     " WHERE o.recipient = ?1 ORDER BY o.id"
 );
 
-/// Queued messages due at `?1` that nobody holds, oldest first.
+/// Up to `?2` queued messages due at `?1` that nobody holds, the longest
+/// due first (then oldest): the order of the index `outbox_due`, so a claim
+/// reads only the rows it hands out, however long the queue. Each comes
+/// with the status of its subscription if that no longer wants it (a
+/// confirmation mail goes only to a pending subscription, anything else
+/// only to an active one), else NULL.
 const SELECT_CLAIMABLE: &str = concat!(
     "SELECT ",
-    message_columns!(),
-    " WHERE o.status = 'queued' AND o.next_attempt_at <= ?1 \
+    message_fields!(),
+    ", CASE WHEN s.status <> CASE o.kind WHEN 'confirm' THEN 'pending' ELSE 'active' END \
+     THEN s.status END ",
+    message_tables!(),
+    " LEFT JOIN subscriptions s ON s.id = o.subscription_id \
+     WHERE o.status = 'queued' AND o.next_attempt_at <= ?1 \
      AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
-     ORDER BY o.id LIMIT ?2"
+     ORDER BY o.next_attempt_at, o.id LIMIT ?2"
 );
 
-/// Fails the claimable messages (as in [`SELECT_CLAIMABLE`]) whose
-/// subscription no longer wants them: a confirmation mail goes only to a
-/// pending subscription, anything else only to an active one.
-const FAIL_UNWANTED: &str = "UPDATE outbox SET status = 'failed', lease_until = NULL, \
-     last_error = 'subscription is ' || \
-       (SELECT s.status FROM subscriptions s WHERE s.id = outbox.subscription_id) \
-     WHERE status = 'queued' AND next_attempt_at <= ?1 \
-     AND (lease_until IS NULL OR lease_until <= ?1) \
-     AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = outbox.subscription_id \
-       AND s.status <> CASE outbox.kind WHEN 'confirm' THEN 'pending' ELSE 'active' END)";
+/// The column of [`SELECT_CLAIMABLE`] after the [`message_fields!`].
+const UNWANTED_BY: usize = 12;
 
 const SELECT_SAVED_SEARCH: &str = concat!(
     "SELECT ",
@@ -465,30 +480,52 @@ impl Mail for SqliteStore {
         self.write(operation, |tx| {
             let err = |e| StoreError::database(operation, e);
             let now = format_time(now);
-            // First, so that `limit` counts only messages handed out.
-            tx.prepare_cached(FAIL_UNWANTED)
-                .and_then(|mut stmt| stmt.execute([&now]))
-                .map_err(err)?;
-            let mut claimed = {
-                let mut stmt = tx.prepare_cached(SELECT_CLAIMABLE).map_err(err)?;
-                let mut rows = stmt.query((&now, sql_limit(limit))).map_err(err)?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next().map_err(err)? {
-                    out.push(message_from_row(row)?);
-                }
-                out
-            };
             let lease_until = format_time(lease_until);
-            let mut hold = tx
-                .prepare_cached(
-                    "UPDATE outbox SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
-                )
-                .map_err(err)?;
-            for message in &mut claimed {
-                hold.execute((message.id.0, &lease_until)).map_err(err)?;
-                message.attempts = message.attempts.saturating_add(1);
+            let mut claimed = Vec::with_capacity(limit);
+            // Messages their subscription no longer wants are failed on the
+            // way and do not count against `limit`: look further until
+            // `limit` are handed out or none is left.
+            loop {
+                let wanted = limit - claimed.len();
+                let candidates = {
+                    let mut stmt = tx.prepare_cached(SELECT_CLAIMABLE).map_err(err)?;
+                    let mut rows = stmt.query((&now, sql_limit(wanted))).map_err(err)?;
+                    let mut out = Vec::with_capacity(wanted);
+                    while let Some(row) = rows.next().map_err(err)? {
+                        let unwanted_by: Option<String> = row.get(UNWANTED_BY).map_err(err)?;
+                        out.push((message_from_row(row)?, unwanted_by));
+                    }
+                    out
+                };
+                let found = candidates.len();
+                for (mut message, unwanted_by) in candidates {
+                    match unwanted_by {
+                        Some(status) => {
+                            tx.prepare_cached(
+                                "UPDATE outbox SET status = 'failed', lease_until = NULL, \
+                                 last_error = ?2 WHERE id = ?1",
+                            )
+                            .and_then(|mut stmt| {
+                                stmt.execute((message.id.0, format!("subscription is {status}")))
+                            })
+                            .map_err(err)?;
+                        }
+                        None => {
+                            tx.prepare_cached(
+                                "UPDATE outbox SET lease_until = ?2, attempts = attempts + 1 \
+                                 WHERE id = ?1",
+                            )
+                            .and_then(|mut stmt| stmt.execute((message.id.0, &lease_until)))
+                            .map_err(err)?;
+                            message.attempts = message.attempts.saturating_add(1);
+                            claimed.push(message);
+                        }
+                    }
+                }
+                if found < wanted || claimed.len() == limit {
+                    return Ok(claimed);
+                }
             }
-            Ok(claimed)
         })
     }
 
@@ -508,10 +545,14 @@ impl Mail for SqliteStore {
                 )
                 .and_then(|mut stmt| stmt.execute((id.0, &now)))
                 .map_err(err)?;
+                // Only a count that is not 0 already: a row left as it is
+                // costs the commit nothing.
                 if let Some(subscription) = subscription {
-                    tx.prepare_cached("UPDATE subscriptions SET bounces = 0 WHERE id = ?1")
-                        .and_then(|mut stmt| stmt.execute([subscription]))
-                        .map_err(err)?;
+                    tx.prepare_cached(
+                        "UPDATE subscriptions SET bounces = 0 WHERE id = ?1 AND bounces <> 0",
+                    )
+                    .and_then(|mut stmt| stmt.execute([subscription]))
+                    .map_err(err)?;
                 }
             }
             Ok(())
@@ -794,48 +835,6 @@ impl Mail for SqliteStore {
             .map_err(|e| StoreError::database("list users with pending alerts", e))?;
         Ok(users.into_iter().map(UserId).collect())
     }
-}
-
-/// A schedule as its columns store it.
-struct ScheduleValues {
-    cadence: &'static str,
-    send_at: String,
-    zone: &'static str,
-}
-
-impl ScheduleValues {
-    fn new(schedule: &Schedule) -> ScheduleValues {
-        ScheduleValues {
-            cadence: schedule.cadence.as_str(),
-            send_at: format_send_at(schedule.send_at),
-            zone: schedule.zone.name(),
-        }
-    }
-}
-
-/// `HH:MM`, as subscribers give it; seconds only in the odd case that a
-/// time has them (never dropped silently).
-fn format_send_at(time: NaiveTime) -> String {
-    if time.second() == 0 {
-        time.format("%H:%M").to_string()
-    } else {
-        time.format("%H:%M:%S").to_string()
-    }
-}
-
-fn parse_send_at(text: &str) -> Option<NaiveTime> {
-    parse_send_time(text)
-        .ok()
-        .or_else(|| NaiveTime::parse_from_str(text, "%H:%M:%S").ok())
-}
-
-/// When a subscription confirmed (or changed) at `now` has its first digest
-/// due, as stored; `None` for alerts only.
-fn first_due(schedule: &Schedule, now: DateTime<Utc>) -> Option<String> {
-    // Milliseconds, as stored: the instant read back is the one compared.
-    schedule
-        .next_after(now.trunc_subsecs(3))
-        .map(|(_, due)| format_time(due))
 }
 
 fn sql_limit(limit: usize) -> i64 {

@@ -16,7 +16,7 @@ use paperboy_core::mail::{Cadence, Schedule, parse_zone};
 use paperboy_core::{EmailAddress, MessageId};
 use paperboy_import::ParseOptions;
 use paperboy_mail::deliver::{Deliverer, RetryPolicy};
-use paperboy_mail::render::{MailSettings, render};
+use paperboy_mail::render::{MailSettings, Renderer};
 use paperboy_mail::schedule::Scheduler;
 use paperboy_mail::smtp::SmtpSettings;
 use paperboy_store::{NewSubscription, SqliteStore, Store};
@@ -90,13 +90,24 @@ pub fn bench_digest(bench: DigestBench) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut bytes = 0usize;
     let mut sample = None;
-    for id in 1..=report.digests_queued {
-        let Some(message) = store.message(MessageId(id as i64))? else {
-            bail!("message {id} is missing");
-        };
-        let formatted = render(&message, &settings)?.formatted();
-        bytes += formatted.len();
-        sample.get_or_insert(formatted);
+    let ids: Vec<i64> = (1..=report.digests_queued as i64).collect();
+    for batch in ids.chunks(RetryPolicy::default().batch) {
+        let messages = batch
+            .iter()
+            .map(|&id| {
+                store
+                    .message(MessageId(id))?
+                    .context("a queued message is missing")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // As the sender renders a batch it claimed: each edition once.
+        let mut renderer = Renderer::new(&settings);
+        renderer.prepare(&messages);
+        for message in &messages {
+            let rendered = renderer.render(message)?;
+            bytes += rendered.formatted().len();
+            sample.get_or_insert_with(|| rendered.formatted().to_vec());
+        }
     }
     let rendered = started.elapsed();
     print_rate("render (MIME bytes)", report.digests_queued, rendered);

@@ -37,6 +37,10 @@ pub(crate) struct Received {
     pub(crate) file: PathBuf,
     pub(crate) message_id: String,
     pub(crate) rcpt: Vec<String>,
+    /// Whether it came over TLS.
+    pub(crate) tls: bool,
+    /// The user the sender logged in as.
+    pub(crate) login: Option<String>,
 }
 
 impl Sink {
@@ -101,6 +105,8 @@ impl Sink {
                     .iter()
                     .map(|v| v.as_str().expect("an address").to_string())
                     .collect(),
+                tls: r["tls"].as_bool().expect("tls"),
+                login: r["login"].as_str().map(str::to_owned),
             })
             .collect()
     }
@@ -551,4 +557,101 @@ fn digest_send_without_smtp_says_how_to_configure_it() {
     assert!(stdout(&out).contains("dry run"), "{}", stdout(&out));
     let out = crate::paperboy(data.path(), &["digest", "send", "--at", "tomorrow"]);
     assert!(stderr(&out).contains("--at"), "{}", stderr(&out));
+}
+
+/// A test CA and a certificate it signed for `localhost` (ca.pem, cert.pem
+/// and key.pem), made with openssl.
+fn certificates() -> TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir for certificates");
+    let openssl = |args: &str| {
+        let out = Command::new("openssl")
+            .args(args.split(' '))
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl runs (scripts/test installs it)");
+        assert!(out.status.success(), "openssl {args}: {}", stderr(&out));
+    };
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(&format!(
+        "req -x509 {key} -keyout ca.key -out ca.pem -days 2 -subj /CN=Paperboy-test-CA"
+    ));
+    openssl(&format!(
+        "req {key} -keyout key.pem -out leaf.csr -subj /CN=localhost"
+    ));
+    std::fs::write(
+        dir.path().join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth\n",
+    )
+    .expect("write leaf.ext");
+    openssl(
+        "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem \
+         -days 2 -extfile leaf.ext",
+    );
+    dir
+}
+
+#[test]
+fn starttls_and_implicit_tls_with_a_login_against_real_servers() {
+    let certs = certificates();
+    let path = |name: &str| certs.path().join(name).display().to_string();
+    let (ca, cert, key) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    for tls in ["starttls", "implicit"] {
+        let sink = Sink::start_with(&[
+            "--tls",
+            tls,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--login",
+            "ada:s3cret",
+        ]);
+        let url = |password: &str, ca: Option<&str>| {
+            let ca = ca.map(|ca| format!("ca={ca}")).unwrap_or_default();
+            match tls {
+                "starttls" => format!(
+                    "smtp://ada:{password}@localhost:{}?tls=required&{ca}",
+                    sink.port
+                ),
+                _ => format!("smtps://ada:{password}@localhost:{}?{ca}", sink.port),
+            }
+        };
+
+        // The site sends its confirmation mail over TLS, logged in; the
+        // link in it works.
+        let data = catalog();
+        let config = mail_config(&data);
+        let server =
+            data.serve_with(&["--smtp-url", &url("s3cret", Some(&ca)), "--config", &config]);
+        subscribe_and_confirm(&server, &sink, "ada@example.org", "Europe/Paris");
+        let got = sink.received();
+        assert_eq!(got.len(), 1, "{tls}");
+        assert!(got[0].tls, "{tls}: over TLS");
+        assert_eq!(got[0].login.as_deref(), Some("ada"), "{tls}");
+
+        // A certificate nobody vouches for, or a wrong password: refused,
+        // and the error says so.
+        let check = |url: &str| {
+            paperboy_mail::smtp::SmtpSettings::from_url(url)
+                .expect("a valid URL")
+                .transport()
+                .expect("a transport")
+                .check()
+        };
+        match check(&url("s3cret", None)) {
+            Err(paperboy_mail::smtp::SendError::Temporary(text)) => {
+                assert!(text.contains("certificate"), "{tls}: {text}")
+            }
+            other => panic!("{tls}: an unknown CA must fail, got {other:?}"),
+        }
+        match check(&url("wrong", Some(&ca))) {
+            Err(paperboy_mail::smtp::SendError::Temporary(text)) => {
+                assert!(text.contains("refused our login"), "{tls}: {text}")
+            }
+            other => panic!("{tls}: a wrong password must fail, got {other:?}"),
+        }
+        check(&url("s3cret", Some(&ca))).expect("the right settings pass the check");
+        assert_eq!(sink.received().len(), 1, "{tls}: nothing more sent");
+    }
 }
