@@ -70,6 +70,14 @@ pub enum Payload {
         send_at: String,
         zone: String,
     },
+    /// "Link this subscription to your account": an active subscription
+    /// asked for from an account it does not belong to.
+    Link {
+        /// The single-use token (the store keeps its hash).
+        token: String,
+        /// The name of the account that asked.
+        account: String,
+    },
     /// A digest (its papers are in the edition) with any alerts folded in.
     Digest {
         unsubscribe_token: String,
@@ -113,15 +121,24 @@ pub fn confirmation_message(
         send_at: subscription.schedule.send_at.format("%H:%M").to_string(),
         zone: subscription.schedule.zone.name().to_owned(),
     };
-    NewMessage {
-        key: format!("confirm-s{}-{}", subscription.id.0, now.timestamp_millis()),
-        kind: MessageKind::Confirm,
-        subscription: Some(subscription.id),
-        recipient: subscription.email.clone(),
-        edition: None,
-        payload: to_json(&payload),
-        created_at: now,
-    }
+    let key = format!("confirm-s{}-{}", subscription.id.0, now.timestamp_millis());
+    message(key, MessageKind::Confirm, subscription, None, &payload, now)
+}
+
+/// The mail asking an active subscription's owner to link it to
+/// `account` (a user name), keyed by the moment it was asked for.
+pub fn link_message(
+    subscription: &Subscription,
+    token: &str,
+    account: &str,
+    now: DateTime<Utc>,
+) -> NewMessage {
+    let payload = Payload::Link {
+        token: token.to_owned(),
+        account: account.to_owned(),
+    };
+    let key = format!("link-s{}-{}", subscription.id.0, now.timestamp_millis());
+    message(key, MessageKind::Link, subscription, None, &payload, now)
 }
 
 /// A message of `kind` to `recipient` with `payload`.

@@ -285,6 +285,12 @@ impl<'a> Renderer<'a> {
                 unsubscribe_token: None,
                 list: None,
             },
+            (Payload::Link { token, account }, MessageKind::Link) => Mail {
+                shared: Arc::new(Shared::write(&link_doc(settings, token, account))),
+                own: Own::default(),
+                unsubscribe_token: None,
+                list: None,
+            },
             (
                 Payload::Digest {
                     unsubscribe_token,
@@ -333,6 +339,7 @@ impl<'a> Renderer<'a> {
                 list: Some(List::Alerts),
             },
             (Payload::Confirm { .. }, _) => return Err(mismatch("confirm")),
+            (Payload::Link { .. }, _) => return Err(mismatch("link")),
             (Payload::Digest { .. }, _) => return Err(mismatch("digest")),
             (Payload::Alert { .. }, _) => return Err(mismatch("alert")),
         };
@@ -703,6 +710,36 @@ fn confirm_doc(
         footer: vec![vec![
             text("This mail was sent because the address was entered at "),
             link(settings.url("/subscribe"), settings.url("/subscribe")),
+            text("."),
+        ]],
+    }
+}
+
+/// The mail that links an active subscription to the account `account`
+/// once its owner confirms.
+fn link_doc(settings: &MailSettings, token: &str, account: &str) -> Doc {
+    let site = &settings.site_name;
+    Doc {
+        subject: format!("Link your {site} subscription to an account"),
+        heading: "Link your subscription to an account".to_owned(),
+        blocks: vec![
+            Block::Para(vec![text(format!(
+                "This address already gets mail from {site}. Someone signed in as \u{201c}{account}\u{201d}, \
+                 hopefully you, asked to manage that subscription from their account: its \
+                 schedule, and alerts for their saved searches."
+            ))]),
+            Block::Button {
+                label: "Link to my account".to_owned(),
+                href: settings.url(&format!("/subscribe/link/{token}")),
+            },
+            Block::Para(vec![text(
+                "Your digests go on as they are either way. If you did not ask for this, \
+                 ignore this mail: nothing changes.",
+            )]),
+        ],
+        footer: vec![vec![
+            text("This mail was sent because the address was entered at "),
+            link(settings.url("/settings"), settings.url("/settings")),
             text("."),
         ]],
     }
@@ -1596,6 +1633,37 @@ mod tests {
     }
 
     #[test]
+    fn link_mail() {
+        let message = outbox(
+            "link-s42-1764486000000",
+            MessageKind::Link,
+            None,
+            &Payload::Link {
+                token: "link-tok".to_owned(),
+                account: "ada <&>".to_owned(),
+            },
+        );
+        let raw = formatted(&message);
+        assert!(raw.contains("Subject: Link your Paperboy subscription to an account\r\n"));
+        assert!(!raw.contains("List-Unsubscribe"));
+        let (text, html) = parts(&message);
+        assert!(text.contains("https://papers.example.org/subscribe/link/link-tok"));
+        assert!(
+            text.contains("signed in as \u{201c}ada <&>\u{201d}"),
+            "{text}"
+        );
+        assert!(html.contains("ada &lt;&amp;&gt;"), "{html}");
+        assert!(text.contains("nothing changes"));
+        // A link payload in a message of another kind is refused.
+        let mut wrong = message;
+        wrong.kind = MessageKind::Confirm;
+        assert!(matches!(
+            render(&wrong, &settings()),
+            Err(RenderError::KindMismatch { .. })
+        ));
+    }
+
+    #[test]
     fn alert_mail() {
         let message = outbox(
             "alert-u7-1234",
@@ -1775,6 +1843,17 @@ mod tests {
                     },
                 ));
             }
+        }
+        for account in ["ada", "\u{c9}dith <x@y>"] {
+            messages.push(outbox(
+                &format!("link-s42-{}", account.len()),
+                MessageKind::Link,
+                None,
+                &Payload::Link {
+                    token: "link-tok".to_owned(),
+                    account: account.to_owned(),
+                },
+            ));
         }
         let mut in_cjk = alerts(1);
         in_cjk[0].paper = cjk;

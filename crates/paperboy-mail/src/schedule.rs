@@ -794,7 +794,7 @@ mod tests {
         fn keys(&self, email: &str) -> Vec<String> {
             self.messages(email)
                 .into_iter()
-                .filter(|m| m.kind != MessageKind::Confirm)
+                .filter(|m| matches!(m.kind, MessageKind::Digest | MessageKind::Alert))
                 .map(|m| m.key)
                 .collect()
         }
@@ -829,7 +829,7 @@ mod tests {
             Payload::Digest { alerts, .. } | Payload::Alert { alerts, .. } => {
                 alerts.iter().map(|a| a.paper.id.clone()).collect()
             }
-            Payload::Confirm { .. } => Vec::new(),
+            Payload::Confirm { .. } | Payload::Link { .. } => Vec::new(),
         }
     }
 

@@ -82,6 +82,7 @@ macro_rules! conformance_suite {
             job_leases_are_released_only_by_their_holder,
             subscribe_then_confirm_once,
             subscribe_again_replaces_only_what_is_not_active,
+            an_active_address_links_to_an_account_only_when_its_owner_confirms,
             unsubscribe_returns_the_subscription_as_it_was,
             update_subscription_reschedules_active_ones,
             due_subscriptions_soonest_first,
@@ -2091,6 +2092,122 @@ pub fn subscribe_again_replaces_only_what_is_not_active(store: &dyn Store) {
     );
 }
 
+/// An active subscription asked for from an account it does not belong
+/// to stays as it is and takes a link token; using the token links it to
+/// that account and changes nothing else. Asking anonymously, or from the
+/// account it belongs to, changes nothing; unsubscribing ends the link
+/// request.
+pub fn an_active_address_links_to_an_account_only_when_its_owner_confirms(store: &dyn Store) {
+    let now = utc("2024-03-04T00:00:00Z");
+    let later = utc("2024-03-05T00:00:00Z");
+    let ada = user(store, "ada");
+    let sub = active(store, "ada@example.org", tokyo_daily(), None, now);
+    let from_ada = NewSubscription {
+        user: Some(ada.id),
+        papers: 3,
+        ..new_subscription(
+            "ada@example.org",
+            schedule(Cadence::Weekly, "09:00", "UTC"),
+            "link-1",
+        )
+    };
+    match store.subscribe(&from_ada, later).expect("subscribe") {
+        SubscribeOutcome::LinkRequested(s) => assert_eq!(s, sub, "nothing changed yet"),
+        other => panic!("expected a link request, got {other:?}"),
+    }
+    assert_eq!(subscription_of(store, sub.id), sub);
+    assert_eq!(store.subscription_of_user(ada.id).expect("read"), None);
+
+    assert_eq!(
+        store
+            .confirm_subscription("link-1", later)
+            .expect("confirm"),
+        None,
+        "a link token confirms nothing"
+    );
+    let linked = store
+        .link_subscription("link-1", later)
+        .expect("link")
+        .expect("the link token works");
+    assert_eq!(
+        linked,
+        Subscription {
+            user: Some(ada.id),
+            ..sub.clone()
+        },
+        "linked; schedule, papers, status and next digest as they were"
+    );
+    assert_eq!(
+        store.subscription_of_user(ada.id).expect("read"),
+        Some(linked.clone())
+    );
+    assert_eq!(
+        store.link_subscription("link-1", later).expect("link"),
+        None,
+        "used once"
+    );
+
+    // From its own account, or anonymously: already active, nothing to do.
+    let again = NewSubscription {
+        confirm_token_hash: "link-2".into(),
+        ..from_ada.clone()
+    };
+    let anonymous = NewSubscription {
+        user: None,
+        confirm_token_hash: "link-3".into(),
+        ..from_ada.clone()
+    };
+    for new in [&again, &anonymous] {
+        match store.subscribe(new, later).expect("subscribe") {
+            SubscribeOutcome::AlreadyActive(s) => assert_eq!(s, linked),
+            other => panic!("expected already active, got {other:?}"),
+        }
+    }
+    for token in ["link-2", "link-3"] {
+        assert_eq!(store.link_subscription(token, later).expect("link"), None);
+    }
+    // A pending subscription's token links nothing (and still confirms).
+    let grace = pending(
+        store,
+        &NewSubscription {
+            user: Some(ada.id),
+            ..new_subscription("grace@example.org", tokyo_daily(), "confirm-grace")
+        },
+        later,
+    );
+    assert_eq!(
+        store
+            .link_subscription("confirm-grace", later)
+            .expect("link"),
+        None
+    );
+    assert_eq!(subscription_of(store, grace.id), grace);
+
+    // Another account asks; the owner leaves instead: the token is void.
+    let bob = user(store, "bob");
+    let from_bob = NewSubscription {
+        user: Some(bob.id),
+        confirm_token_hash: "link-4".into(),
+        ..from_ada
+    };
+    assert!(matches!(
+        store.subscribe(&from_bob, later).expect("subscribe"),
+        SubscribeOutcome::LinkRequested(_)
+    ));
+    store
+        .unsubscribe(&sub.unsubscribe_token, later)
+        .expect("unsubscribe");
+    assert_eq!(
+        store.link_subscription("link-4", later).expect("link"),
+        None
+    );
+    let left = subscription_of(store, sub.id);
+    assert_eq!(
+        (left.status, left.user),
+        (SubscriptionStatus::Unsubscribed, Some(ada.id))
+    );
+}
+
 /// Unsubscribing returns the subscription as it was (so a second click can
 /// say "already unsubscribed"), stops its digests and ends a pending
 /// request's confirmation token.
@@ -2465,7 +2582,8 @@ pub fn claimed_messages_are_leased_until_settled(store: &dyn Store) {
 
 /// Messages of a subscription that no longer wants them are failed when a
 /// sender would claim them, and do not count against the claim's limit; a
-/// pending subscription gets its confirmation mail and nothing else.
+/// pending subscription gets its confirmation mail and nothing else, an
+/// active one anything but (a link mail too).
 pub fn claim_fails_messages_of_inactive_subscriptions(store: &dyn Store) {
     let t0 = utc("2024-03-04T00:00:00Z");
     let gone = active(store, "gone@example.org", tokyo_daily(), None, t0);
@@ -2484,7 +2602,9 @@ pub fn claim_fails_messages_of_inactive_subscriptions(store: &dyn Store) {
     let to_gone = queue(message("to-gone", MessageKind::Digest, &gone, t0));
     let confirm = queue(message("confirm-new", MessageKind::Confirm, &waiting, t0));
     let early = queue(message("digest-new", MessageKind::Digest, &waiting, t0));
+    let link_new = queue(message("link-new", MessageKind::Link, &waiting, t0));
     queue(message("to-ada", MessageKind::Digest, &ada, t0));
+    queue(message("link-ada", MessageKind::Link, &ada, t0));
     let no_subscription = queue(NewMessage {
         subscription: None,
         ..message("operator", MessageKind::Alert, &ada, t0)
@@ -2509,28 +2629,30 @@ pub fn claim_fails_messages_of_inactive_subscriptions(store: &dyn Store) {
             Some("subscription is unsubscribed".to_string())
         )
     );
-    assert_eq!(
-        failed(early),
-        (
-            MessageStatus::Failed,
-            Some("subscription is pending".to_string())
-        )
-    );
+    for id in [early, link_new] {
+        assert_eq!(
+            failed(id),
+            (
+                MessageStatus::Failed,
+                Some("subscription is pending".to_string())
+            )
+        );
+    }
     assert_eq!(
         claimed_keys(
             &store
                 .claim_messages(t0, t0 + chrono::Duration::minutes(5), 10)
                 .expect("claim")
         ),
-        [("operator", 1)]
+        [("link-ada", 1), ("operator", 1)]
     );
     assert_eq!(failed(no_subscription).0, MessageStatus::Queued);
     assert_eq!(
         store.outbox_stats().expect("stats"),
         OutboxStats {
-            queued: 3,
+            queued: 4,
             sent: 0,
-            failed: 2
+            failed: 3
         }
     );
 }

@@ -249,6 +249,7 @@ const TABLES: &[Table] = &[
             ("next_due", Text),
             ("bounces", Int),
             ("updated_at", Text),
+            ("link_user_id", Int),
         ],
         key: &["id"],
         identity: &["id"],

@@ -94,6 +94,11 @@ pub enum SubscribeOutcome {
     /// Already confirmed: nothing changed (settings change through
     /// [`Mail::update_subscription`], not by subscribing again).
     AlreadyActive(Subscription),
+    /// Already confirmed, and asked for from an account it does not belong
+    /// to: the new confirmation token now stands for linking it to that
+    /// account (a link mail is due); nothing else changed, and the
+    /// subscription is not the account's until the token is used.
+    LinkRequested(Subscription),
 }
 
 /// How a saved search's matches are delivered.
@@ -155,6 +160,9 @@ pub struct PendingAlert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     Confirm,
+    /// "Link this subscription to your account" (goes only to an active
+    /// subscription, as digests and alerts do).
+    Link,
     Digest,
     Alert,
 }
@@ -163,9 +171,22 @@ impl MessageKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::Confirm => "confirm",
+            MessageKind::Link => "link",
             MessageKind::Digest => "digest",
             MessageKind::Alert => "alert",
         }
+    }
+
+    /// The kind [`MessageKind::as_str`] names.
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        [
+            MessageKind::Confirm,
+            MessageKind::Link,
+            MessageKind::Digest,
+            MessageKind::Alert,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
     }
 }
 
@@ -225,7 +246,9 @@ pub struct OutboxStats {
 pub trait Mail {
     /// Records a subscription request (see [`SubscribeOutcome`]). A pending,
     /// paused or unsubscribed address becomes pending again with the new
-    /// confirmation token, schedule, papers and user (when given).
+    /// confirmation token, schedule, papers and user (when given). An active
+    /// one asked for from another account keeps everything but takes the
+    /// token, to link it to that account when used.
     fn subscribe(
         &self,
         new: &NewSubscription,
@@ -237,6 +260,17 @@ pub trait Mail {
     /// digest due at the schedule's next period after `now`. `None` for an
     /// unknown or used token.
     fn confirm_subscription(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Subscription>, StoreError>;
+
+    /// Uses an active subscription's link token
+    /// ([`SubscribeOutcome::LinkRequested`]): the subscription now belongs
+    /// to the account that asked, the token is used up, nothing else
+    /// changes. `None` for an unknown or used token (a pending
+    /// subscription's token included).
+    fn link_subscription(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,

@@ -23,13 +23,15 @@ use axum::extract::{Form, Path, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use paperboy_core::mail::{
     PAPERS_DEFAULT, PAPERS_MAX, PAPERS_MIN, check_papers, parse_send_time, parse_zone,
 };
 use paperboy_core::{Cadence, EmailAddress, Schedule, UserId};
-use paperboy_store::{MessageKind, NewSubscription, SubscribeOutcome, Subscription};
+use paperboy_store::{
+    MessageKind, NewSubscription, Store, StoreError, SubscribeOutcome, Subscription,
+};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -67,6 +69,7 @@ pub fn routes() -> Router<AppState> {
             "/subscribe/confirm/{token}",
             get(confirm_page).post(confirm),
         )
+        .route("/subscribe/link/{token}", get(link_page).post(link))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
@@ -410,6 +413,9 @@ enum Requested {
     Queued,
     /// The address is subscribed already: nothing to send.
     AlreadyActive,
+    /// The address is subscribed already, from no account or another: a
+    /// mail asking its owner to link it to the signed-in account was queued.
+    LinkQueued,
     /// The address had its confirmation mails for today: nothing changed.
     TooManyMails,
 }
@@ -419,6 +425,7 @@ impl Requested {
         match self {
             Requested::Queued => "confirmation queued",
             Requested::AlreadyActive => "already active",
+            Requested::LinkQueued => "link to the account queued",
             Requested::TooManyMails => "confirmation limit reached",
         }
     }
@@ -477,11 +484,18 @@ async fn subscribe(
         unsubscribe_token: auth::random_token()?,
     };
     let since = now - Duration::hours(CONFIRMATIONS_WINDOW_HOURS);
+    let account = viewer
+        .user
+        .as_ref()
+        .map(|user| user.username.clone())
+        .unwrap_or_default();
     let (requested, subscription) = state
         .read(move |s| {
             // Checked before subscribing: a request over the limit changes
             // nothing, so the link of the last mail sent still works.
-            if s.count_messages_to(&new.email, MessageKind::Confirm, since)? >= MAX_CONFIRMATIONS {
+            let sent = s.count_messages_to(&new.email, MessageKind::Confirm, since)?
+                + s.count_messages_to(&new.email, MessageKind::Link, since)?;
+            if sent >= MAX_CONFIRMATIONS {
                 return Ok((Requested::TooManyMails, None));
             }
             match s.subscribe(&new, now)? {
@@ -492,6 +506,12 @@ async fn subscribe(
                 }
                 SubscribeOutcome::AlreadyActive(sub) => {
                     Ok((Requested::AlreadyActive, Some(sub.id)))
+                }
+                SubscribeOutcome::LinkRequested(sub) => {
+                    // Only a signed-in request links: `new.user` is set.
+                    let message = paperboy_mail::content::link_message(&sub, &token, &account, now);
+                    s.queue_message(&message, None, &[])?;
+                    Ok((Requested::LinkQueued, Some(sub.id)))
                 }
             }
         })
@@ -566,27 +586,66 @@ fn link_not_valid(viewer: &Viewer) -> Response {
     )
 }
 
-async fn confirm_page(viewer: Viewer, Path(token): Path<String>) -> Response {
-    if !plausible_token(&token) {
-        return link_not_valid(&viewer);
+/// The page a mailed link opens: what pressing its one button does. The
+/// button POSTs to the same path, so a mail scanner fetching the link
+/// changes nothing.
+struct ButtonPage {
+    title: &'static str,
+    heading: &'static str,
+    says: &'static str,
+    button: &'static str,
+    otherwise: &'static str,
+}
+
+fn button_page(viewer: &Viewer, action: &str, token: &str, text: ButtonPage) -> Response {
+    if !plausible_token(token) {
+        return link_not_valid(viewer);
     }
     secret_page(
         StatusCode::OK,
         page(
-            "Confirm subscription",
-            &viewer,
+            text.title,
+            viewer,
             html! {
                 section.subscribe-link {
-                    h1 { "Confirm your subscription" }
-                    p { "One more step: press the button to start getting papers by mail." }
-                    form method="post" action={ "/subscribe/confirm/" (token) } {
-                        button type="submit" { "Confirm subscription" }
+                    h1 { (text.heading) }
+                    p { (text.says) }
+                    form method="post" action={ (action) (token) } {
+                        button type="submit" { (text.button) }
                     }
-                    p.muted { "Did not ask for this? Ignore it: nothing will be sent." }
+                    p.muted { (text.otherwise) }
                 }
             },
         ),
     )
+}
+
+/// A store call that uses up a token (by its hash) at a moment.
+type Spend = fn(&dyn Store, &str, DateTime<Utc>) -> Result<Option<Subscription>, StoreError>;
+
+/// Uses a mailed token with `spend` (a store call): the subscription it
+/// stood for, or `None` for a token that is not ours, unknown or used.
+async fn spend_token(
+    state: &AppState,
+    token: &str,
+    spend: Spend,
+) -> Result<Option<Subscription>, PageError> {
+    if !plausible_token(token) {
+        return Ok(None);
+    }
+    let (hash, now) = (auth::token_hash(token), state.now());
+    Ok(state.read(move |s| spend(s, &hash, now)).await?)
+}
+
+async fn confirm_page(viewer: Viewer, Path(token): Path<String>) -> Response {
+    let text = ButtonPage {
+        title: "Confirm subscription",
+        heading: "Confirm your subscription",
+        says: "One more step: press the button to start getting papers by mail.",
+        button: "Confirm subscription",
+        otherwise: "Did not ask for this? Ignore it: nothing will be sent.",
+    };
+    button_page(&viewer, "/subscribe/confirm/", &token, text)
 }
 
 async fn confirm(
@@ -594,14 +653,8 @@ async fn confirm(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    if !plausible_token(&token) {
-        return Ok(link_not_valid(&viewer));
-    }
-    let (hash, now) = (auth::token_hash(&token), state.now());
-    let Some(sub) = state
-        .read(move |s| s.confirm_subscription(&hash, now))
-        .await?
-    else {
+    let spend = |s: &dyn Store, hash: &str, now| s.confirm_subscription(hash, now);
+    let Some(sub) = spend_token(&state, &token, spend).await? else {
         return Ok(link_not_valid(&viewer));
     };
     tracing::info!(subscription.id = sub.id.0, "subscription confirmed");
@@ -620,6 +673,48 @@ async fn confirm(
                     @if sub.user.is_some() {
                         p { a href="/settings#subscription" { "Change it in your settings" } }
                     }
+                }
+            },
+        ),
+    ))
+}
+
+async fn link_page(viewer: Viewer, Path(token): Path<String>) -> Response {
+    let text = ButtonPage {
+        title: "Link your subscription",
+        heading: "Link your subscription to an account",
+        says: "Press the button to manage this address's subscription from the account \
+               that asked. Its digests go on as they are.",
+        button: "Link to my account",
+        otherwise: "Did not ask for this? Ignore it: nothing changes.",
+    };
+    button_page(&viewer, "/subscribe/link/", &token, text)
+}
+
+async fn link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let spend = |s: &dyn Store, hash: &str, now| s.link_subscription(hash, now);
+    let Some(sub) = spend_token(&state, &token, spend).await? else {
+        return Ok(link_not_valid(&viewer));
+    };
+    tracing::info!(
+        subscription.id = sub.id.0,
+        user.id = sub.user.map(|id| id.0),
+        "subscription linked to an account"
+    );
+    Ok(secret_page(
+        StatusCode::OK,
+        page(
+            "Linked",
+            &viewer,
+            html! {
+                section.subscribe-link {
+                    h1 { "Your subscription is linked" }
+                    p { (describe(&sub)) ", to " strong { (sub.email) } ", now belongs to your account." }
+                    p { a href="/settings#subscription" { "Manage it in your settings" } }
                 }
             },
         ),

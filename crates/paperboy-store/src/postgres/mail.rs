@@ -117,6 +117,17 @@ const LOCK_PENDING_BY_CONFIRM_TOKEN: &str = concat!(
     " FROM subscriptions WHERE confirm_token_hash = $1 AND status = 'pending' FOR UPDATE"
 );
 
+/// Links the active subscription a link token stands for to the account
+/// that asked, using the token up, in one statement (a second use finds
+/// the token gone).
+const LINK_BY_TOKEN: &str = concat!(
+    "UPDATE subscriptions SET user_id = link_user_id, link_user_id = NULL, \
+     confirm_token_hash = NULL, updated_at = $2 \
+     WHERE confirm_token_hash = $1 AND status = 'active' AND link_user_id IS NOT NULL \
+     RETURNING ",
+    subscription_columns!()
+);
+
 const SELECT_DUE_SUBSCRIPTIONS: &str = concat!(
     "SELECT ",
     subscription_columns!(),
@@ -238,7 +249,19 @@ impl Mail for PgStore {
             )?;
             let row = match existing {
                 Some(existing) if existing.status == SubscriptionStatus::Active => {
-                    return Ok(SubscribeOutcome::AlreadyActive(existing));
+                    let Some(user) = new.user.filter(|&user| existing.user != Some(user)) else {
+                        return Ok(SubscribeOutcome::AlreadyActive(existing));
+                    };
+                    let row = db.query_one(
+                        operation,
+                        concat!(
+                            "UPDATE subscriptions SET confirm_token_hash = $2, link_user_id = $3, \
+                             updated_at = $4 WHERE id = $1 RETURNING ",
+                            subscription_columns!()
+                        ),
+                        &[&existing.id.0, &new.confirm_token_hash, &user.0, &now],
+                    )?;
+                    return subscription_from_row(&row).map(SubscribeOutcome::LinkRequested);
                 }
                 Some(existing) => db.query_one(
                     operation,
@@ -246,7 +269,8 @@ impl Mail for PgStore {
                         "UPDATE subscriptions SET status = 'pending', confirm_token_hash = $2, \
                          cadence = $3, send_at = $4, zone = $5, papers = $6, \
                          user_id = COALESCE($7, user_id), confirmed_at = NULL, \
-                         next_due = NULL, updated_at = $8 WHERE id = $1 RETURNING ",
+                         next_due = NULL, link_user_id = NULL, updated_at = $8 \
+                         WHERE id = $1 RETURNING ",
                         subscription_columns!()
                     ),
                     &[
@@ -303,13 +327,29 @@ impl Mail for PgStore {
                 operation,
                 concat!(
                     "UPDATE subscriptions SET status = 'active', confirmed_at = $2, \
-                     confirm_token_hash = NULL, bounces = 0, next_due = $3, updated_at = $2 \
-                     WHERE id = $1 RETURNING ",
+                     confirm_token_hash = NULL, link_user_id = NULL, bounces = 0, \
+                     next_due = $3, updated_at = $2 WHERE id = $1 RETURNING ",
                     subscription_columns!()
                 ),
                 &[&pending.id.0, &format_time(now), &next_due],
             )?;
             subscription_from_row(&row).map(Some)
+        })
+    }
+
+    fn link_subscription(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let operation = "link a subscription to an account";
+        self.write(operation, |db| {
+            find_subscription_with(
+                db,
+                LINK_BY_TOKEN,
+                &[&token_hash, &format_time(now)],
+                operation,
+            )
         })
     }
 
@@ -335,7 +375,8 @@ impl Mail for PgStore {
                 db.execute(
                     operation,
                     "UPDATE subscriptions SET status = 'unsubscribed', next_due = NULL, \
-                     confirm_token_hash = NULL, updated_at = $2 WHERE id = $1",
+                     confirm_token_hash = NULL, link_user_id = NULL, updated_at = $2 \
+                     WHERE id = $1",
                     &[&before.id.0, &format_time(now)],
                 )?;
             }
@@ -933,15 +974,6 @@ fn parse_status(text: &str) -> Option<SubscriptionStatus> {
     }
 }
 
-fn parse_kind(text: &str) -> Option<MessageKind> {
-    match text {
-        "confirm" => Some(MessageKind::Confirm),
-        "digest" => Some(MessageKind::Digest),
-        "alert" => Some(MessageKind::Alert),
-        _ => None,
-    }
-}
-
 fn parse_message_status(text: &str) -> Option<MessageStatus> {
     match text {
         "queued" => Some(MessageStatus::Queued),
@@ -1006,7 +1038,7 @@ fn message_from_row(row: &Row) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
         id: MessageId(id),
         key: c.get(1, "key")?,
-        kind: parse_kind(kind).ok_or_else(|| c.corrupt("kind", unknown(kind)))?,
+        kind: MessageKind::parse(kind).ok_or_else(|| c.corrupt("kind", unknown(kind)))?,
         subscription: c
             .get::<Option<i64>>(3, "subscription_id")?
             .map(SubscriptionId),
@@ -1052,7 +1084,16 @@ fn find_subscription(
     key: &(dyn ToSql + Sync),
     operation: &'static str,
 ) -> Result<Option<Subscription>, StoreError> {
-    db.query_opt(operation, sql, &[key])?
+    find_subscription_with(db, sql, &[key], operation)
+}
+
+fn find_subscription_with(
+    db: &mut Db<'_, impl GenericClient>,
+    sql: &'static str,
+    params: &[&(dyn ToSql + Sync)],
+    operation: &'static str,
+) -> Result<Option<Subscription>, StoreError> {
+    db.query_opt(operation, sql, params)?
         .as_ref()
         .map(subscription_from_row)
         .transpose()

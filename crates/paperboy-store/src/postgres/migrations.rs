@@ -12,6 +12,7 @@ use crate::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_schema.sql"),
     include_str!("migrations/0002_jobs.sql"),
+    include_str!("migrations/0003_subscription_link.sql"),
 ];
 
 /// The schema version this code knows.

@@ -93,6 +93,18 @@ const SELECT_PENDING_BY_CONFIRM_TOKEN: &str = concat!(
     " FROM subscriptions WHERE confirm_token_hash = ?1 AND status = 'pending'"
 );
 
+/// The active subscription a link token stands for, and the account that
+/// asked for the link (column [`LINK_USER`]).
+const SELECT_BY_LINK_TOKEN: &str = concat!(
+    "SELECT ",
+    subscription_columns!(),
+    ", link_user_id FROM subscriptions WHERE confirm_token_hash = ?1 \
+     AND status = 'active' AND link_user_id IS NOT NULL"
+);
+
+/// The column of [`SELECT_BY_LINK_TOKEN`] after the subscription's.
+const LINK_USER: usize = 13;
+
 const SELECT_DUE_SUBSCRIPTIONS: &str = concat!(
     "SELECT ",
     subscription_columns!(),
@@ -168,14 +180,26 @@ impl Mail for SqliteStore {
             )?;
             let id = match existing {
                 Some(existing) if existing.status == SubscriptionStatus::Active => {
-                    return Ok(SubscribeOutcome::AlreadyActive(existing));
+                    let Some(user) = new.user.filter(|&user| existing.user != Some(user)) else {
+                        return Ok(SubscribeOutcome::AlreadyActive(existing));
+                    };
+                    tx.prepare_cached(
+                        "UPDATE subscriptions SET confirm_token_hash = ?2, link_user_id = ?3, \
+                         updated_at = ?4 WHERE id = ?1",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute((existing.id.0, &new.confirm_token_hash, user.0, &now))
+                    })
+                    .map_err(err)?;
+                    return require_subscription(tx, existing.id, operation)
+                        .map(SubscribeOutcome::LinkRequested);
                 }
                 Some(existing) => {
                     tx.prepare_cached(
                         "UPDATE subscriptions SET status = 'pending', confirm_token_hash = ?2, \
                          cadence = ?3, send_at = ?4, zone = ?5, papers = ?6, \
                          user_id = COALESCE(?7, user_id), confirmed_at = NULL, next_due = NULL, \
-                         updated_at = ?8 WHERE id = ?1",
+                         link_user_id = NULL, updated_at = ?8 WHERE id = ?1",
                     )
                     .and_then(|mut stmt| {
                         stmt.execute((
@@ -234,12 +258,42 @@ impl Mail for SqliteStore {
             let next_due = first_due(&pending.schedule, now);
             tx.prepare_cached(
                 "UPDATE subscriptions SET status = 'active', confirmed_at = ?2, \
-                 confirm_token_hash = NULL, bounces = 0, next_due = ?3, updated_at = ?2 \
-                 WHERE id = ?1",
+                 confirm_token_hash = NULL, link_user_id = NULL, bounces = 0, next_due = ?3, \
+                 updated_at = ?2 WHERE id = ?1",
             )
             .and_then(|mut stmt| stmt.execute((pending.id.0, format_time(now), next_due)))
             .map_err(|e| StoreError::database(operation, e))?;
             require_subscription(tx, pending.id, operation).map(Some)
+        })
+    }
+
+    fn link_subscription(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let operation = "link a subscription to an account";
+        self.write(operation, |tx| {
+            let err = |e| StoreError::database(operation, e);
+            let found = tx
+                .prepare_cached(SELECT_BY_LINK_TOKEN)
+                .and_then(|mut stmt| {
+                    stmt.query_row([token_hash], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(LINK_USER)?))
+                    })
+                    .optional()
+                })
+                .map_err(err)?;
+            let Some((id, user)) = found else {
+                return Ok(None);
+            };
+            tx.prepare_cached(
+                "UPDATE subscriptions SET user_id = ?2, link_user_id = NULL, \
+                 confirm_token_hash = NULL, updated_at = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute((id, user, format_time(now))))
+            .map_err(err)?;
+            require_subscription(tx, SubscriptionId(id), operation).map(Some)
         })
     }
 
@@ -264,7 +318,7 @@ impl Mail for SqliteStore {
                 // request as well.
                 tx.prepare_cached(
                     "UPDATE subscriptions SET status = 'unsubscribed', next_due = NULL, \
-                     confirm_token_hash = NULL, updated_at = ?2 WHERE id = ?1",
+                     confirm_token_hash = NULL, link_user_id = NULL, updated_at = ?2 WHERE id = ?1",
                 )
                 .and_then(|mut stmt| stmt.execute((before.id.0, format_time(now))))
                 .map_err(|e| StoreError::database(operation, e))?;
@@ -879,15 +933,6 @@ fn parse_status(text: &str) -> Option<SubscriptionStatus> {
     }
 }
 
-fn parse_kind(text: &str) -> Option<MessageKind> {
-    match text {
-        "confirm" => Some(MessageKind::Confirm),
-        "digest" => Some(MessageKind::Digest),
-        "alert" => Some(MessageKind::Alert),
-        _ => None,
-    }
-}
-
 fn parse_message_status(text: &str) -> Option<MessageStatus> {
     match text {
         "queued" => Some(MessageStatus::Queued),
@@ -952,7 +997,7 @@ fn message_from_row(row: &Row<'_>) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
         id: MessageId(id),
         key: c.get(1, "key")?,
-        kind: parse_kind(&kind).ok_or_else(|| c.corrupt("kind", unknown(&kind)))?,
+        kind: MessageKind::parse(&kind).ok_or_else(|| c.corrupt("kind", unknown(&kind)))?,
         subscription: c
             .get::<Option<i64>>(3, "subscription_id")?
             .map(SubscriptionId),

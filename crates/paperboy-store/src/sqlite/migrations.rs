@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_vectors.sql"),
     include_str!("migrations/0005_mail.sql"),
     include_str!("migrations/0006_jobs.sql"),
+    include_str!("migrations/0007_subscription_link.sql"),
 ];
 
 /// The schema version this code knows.

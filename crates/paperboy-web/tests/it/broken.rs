@@ -232,6 +232,13 @@ impl Mail for BrokenStore {
     ) -> Result<Option<Subscription>, StoreError> {
         fail()
     }
+    fn link_subscription(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Option<Subscription>, StoreError> {
+        fail()
+    }
     fn unsubscribe(&self, _: &str, _: DateTime<Utc>) -> Result<Option<Subscription>, StoreError> {
         fail()
     }

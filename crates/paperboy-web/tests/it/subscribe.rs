@@ -724,3 +724,85 @@ fn a_site_without_a_mail_server_says_so_and_takes_no_address() {
     assert_eq!(sent.status, 503, "{}", sent.body);
     assert_eq!(store.outbox_stats().expect("outbox").queued, 0);
 }
+
+#[test]
+fn an_address_subscribed_without_an_account_is_linked_when_its_owner_confirms() {
+    let app = SiteApp::start();
+    let before = subscribed(&app, &app.client(), "ada@example.org");
+    assert_eq!(before.user, None);
+    let (ada, browser) = app.user_client("ada", false);
+
+    let reply = browser.post_form_csrf(
+        "/subscribe",
+        &[
+            ("email", "ada@example.org"),
+            ("cadence", "weekly"),
+            ("papers", "5"),
+            ("send_at", "09:30"),
+            ("zone", "UTC"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("Check your inbox"), "{}", reply.body);
+    let links: Vec<(String, String)> = app
+        .store
+        .messages_to(&address("ada@example.org"))
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == MessageKind::Link)
+        .map(|m| match serde_json::from_str::<Payload>(&m.payload) {
+            Ok(Payload::Link { token, account }) => (token, account),
+            other => panic!("not a link payload: {other:?}"),
+        })
+        .collect();
+    assert_eq!(links.len(), 1, "one link mail");
+    let (token, account) = &links[0];
+    assert_eq!(account, "ada");
+    // Not the account's until the mailbox's owner says so.
+    assert_eq!(app.store.subscription_of_user(ada.id).unwrap(), None);
+    assert_eq!(subscription(&app, "ada@example.org"), before);
+
+    // The link's page shows a button; a confirmation link it is not.
+    let confirm = format!("/subscribe/link/{token}");
+    let page = app.client().get(&confirm);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Link to my account"), "{}", page.body);
+    let wrong = app
+        .client()
+        .post_form(&format!("/subscribe/confirm/{token}"), &[]);
+    assert_eq!(wrong.status, 404);
+    assert_eq!(app.store.subscription_of_user(ada.id).unwrap(), None);
+    let reply = app.client().post_form(&confirm, &[]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.body.contains("Your subscription is linked"),
+        "{}",
+        reply.body
+    );
+    let linked = app
+        .store
+        .subscription_of_user(ada.id)
+        .unwrap()
+        .expect("linked");
+    assert_eq!(
+        linked,
+        Subscription {
+            user: Some(ada.id),
+            ..before
+        },
+        "the schedule stays as it was"
+    );
+    let settings = browser.get("/settings");
+    for want in [
+        "A daily digest of 10 papers",
+        r#"action="/settings/subscription""#,
+    ] {
+        assert!(
+            settings.body.contains(want),
+            "missing {want}: {}",
+            settings.body
+        );
+    }
+    let again = app.client().post_form(&confirm, &[]);
+    assert_eq!(again.status, 404, "used once");
+}
