@@ -79,6 +79,8 @@ macro_rules! conformance_suite {
             bad_vectors_store_nothing,
             texts_changed_since_carry_the_vector_hash,
             job_leases_exclude_others_until_they_run_out,
+            rate_limits_count_attempts_in_a_sliding_window,
+            rate_limits_hold_under_concurrent_attempts,
             job_leases_are_released_only_by_their_holder,
             subscribe_then_confirm_once,
             subscribe_again_replaces_only_what_is_not_active,
@@ -3144,6 +3146,81 @@ pub fn job_leases_are_released_only_by_their_holder(store: &dyn Store) {
             .expect("take after release"),
         "a released lease is free at once"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Rate limits
+
+/// At most `max` attempts per key in any window; a refused attempt is not
+/// counted and says when a slot frees; windows slide; kinds and keys are
+/// counted apart; a taken-back attempt no longer counts.
+pub fn rate_limits_count_attempts_in_a_sliding_window(store: &dyn Store) {
+    let window = chrono::Duration::seconds(60);
+    let t = |secs: u32| at(4, 8, secs * 1000);
+    let hit = |kind: &str, key: &str, now| {
+        store
+            .hit_limit(kind, key, now, window, 3)
+            .expect("count an attempt")
+    };
+    // (second, refused until): three in the window, then refusals that
+    // count nothing, then the window slides past the first.
+    for (second, refused_until) in [
+        (0, None),
+        (10, None),
+        (20, None),
+        (30, Some(t(60))),
+        (59, Some(t(60))),
+        (60, None),
+        (61, Some(t(70))),
+        (70, None),
+        (80, None),
+        (81, Some(t(120))),
+    ] {
+        assert_eq!(
+            hit("login", "ip-a", t(second)),
+            refused_until,
+            "at {second} s"
+        );
+    }
+    assert_eq!(hit("login", "ip-b", t(81)), None, "keys apart");
+    assert_eq!(hit("signup", "ip-a", t(81)), None, "kinds apart");
+
+    // A login that succeeded is taken back: a slot is free again.
+    store.forget_hit("login", "ip-a", t(80)).expect("take back");
+    store
+        .forget_hit("login", "ip-a", t(999))
+        .expect("nothing to take back");
+    assert_eq!(hit("login", "ip-a", t(82)), None);
+    assert_eq!(hit("login", "ip-a", t(83)), Some(t(120)));
+
+    // Long after, everything has left its window (and is forgotten).
+    for key in ["ip-a", "ip-b"] {
+        for n in 0..3 {
+            assert_eq!(hit("login", key, t(300 + n)), None, "{key} #{n}");
+        }
+    }
+}
+
+/// Attempts at the same moment from many threads (connections, on
+/// PostgreSQL) are counted up to the limit and no further.
+pub fn rate_limits_hold_under_concurrent_attempts(store: &dyn Store) {
+    let now = at(4, 8, 0);
+    let allowed = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    let refused = store
+                        .hit_limit("login", "ada", now, chrono::Duration::seconds(60), 7)
+                        .expect("count an attempt");
+                    if refused.is_none() {
+                        allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.into_inner(), 7);
 }
 
 #[cfg(test)]

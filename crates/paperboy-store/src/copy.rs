@@ -148,6 +148,14 @@ const TABLES: &[Table] = &[
         identity: &[],
     },
     Table {
+        // Attempts counted against rate limits: copied, so that a limit
+        // reached before the move still holds after it.
+        name: "rate_hits",
+        columns: &[("id", Int), ("kind", Text), ("key", Text), ("at", Text)],
+        key: &["id"],
+        identity: &["id"],
+    },
+    Table {
         name: "users",
         columns: &[
             ("id", Int),

@@ -17,6 +17,7 @@ pub mod conformance;
 mod copy;
 mod error;
 mod jobs;
+mod limits;
 mod mail;
 mod postgres;
 mod site;
@@ -35,6 +36,7 @@ pub use copy::{
 };
 pub use error::StoreError;
 pub use jobs::Jobs;
+pub use limits::Limits;
 pub use mail::{
     AlertDelivery, Mail, MessageKind, MessageStatus, NewMessage, NewSavedSearch, NewSubscription,
     OutboxMessage, OutboxStats, PendingAlert, SavedSearch, SubscribeOutcome, Subscription,
@@ -52,7 +54,9 @@ pub use vectors::{PaperText, PaperVector, VectorStats, Vectors, decode_vector, e
 ///
 /// Object safe and shareable across threads (`Arc<dyn Store>`); every method
 /// takes `&self` and each write is one transaction, all or nothing.
-pub trait Store: Listings + Accounts + Participation + Vectors + Mail + Jobs + Send + Sync {
+pub trait Store:
+    Listings + Accounts + Participation + Vectors + Mail + Jobs + Limits + Send + Sync
+{
     /// Merges a batch of records into the store in one transaction: either
     /// every record is applied or (on error) none is.
     ///

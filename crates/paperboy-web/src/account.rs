@@ -277,8 +277,8 @@ async fn signup(
         return Ok((StatusCode::BAD_REQUEST, view).into_response());
     }
     state
-        .limits
-        .hit(Attempt::SignupFromIp, &ip.to_string(), state.now())?;
+        .hit_limit(Attempt::SignupFromIp, &ip.to_string(), state.now())
+        .await?;
 
     let now = state.now();
     let store = state.store.clone();
@@ -393,7 +393,7 @@ async fn login(
     }
     let now = state.now();
     let ip_key = ip.to_string();
-    state.limits.hit(Attempt::LoginFromIp, &ip_key, now)?;
+    state.hit_limit(Attempt::LoginFromIp, &ip_key, now).await?;
 
     // Email addresses are stored normalised; usernames compare without case.
     let lookup = if identifier.contains('@') {
@@ -410,8 +410,8 @@ async fn login(
         None => format!("name:{}", lookup_key(&identifier)),
     };
     state
-        .limits
-        .hit(Attempt::LoginToAccount, &account_key, now)?;
+        .hit_limit(Attempt::LoginToAccount, &account_key, now)
+        .await?;
 
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     let password_ok = auth::verify_password_blocking(form.password, hash).await?;
@@ -424,10 +424,10 @@ async fn login(
         );
         return Ok((StatusCode::UNAUTHORIZED, view).into_response());
     };
-    state.limits.forgive(Attempt::LoginFromIp, &ip_key, now);
+    state.forgive(Attempt::LoginFromIp, &ip_key, now).await?;
     state
-        .limits
-        .forgive(Attempt::LoginToAccount, &account_key, now);
+        .forgive(Attempt::LoginToAccount, &account_key, now)
+        .await?;
     tracing::info!(user.id = user.id.0, "user logged in");
     let cookie = auth::start_session(&state, &user).await?;
     let next = form.next.as_deref().and_then(local_path).unwrap_or("/");

@@ -9,10 +9,9 @@
 //! `Authorization: Bearer pb_…` cannot be sent by a browser on its own, so
 //! their requests need none. Nothing here logs a password, token or address.
 
-use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -565,36 +564,32 @@ pub enum Attempt {
     SubscribeToAddress,
 }
 
+impl Attempt {
+    /// The kind the store counts it under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attempt::LoginFromIp => "login-ip",
+            Attempt::LoginToAccount => "login-account",
+            Attempt::SignupFromIp => "signup-ip",
+            Attempt::SubscribeFromIp => "subscribe-ip",
+            Attempt::SubscribeToAddress => "subscribe-address",
+        }
+    }
+}
+
 /// Login, sign-up and subscription attempt limits per client address, per
-/// account and per email address, kept in memory (a restart forgets them) as sliding windows of attempt
-/// times, pruned as they age.
-#[derive(Debug)]
+/// account and per email address: sliding windows of attempts kept in the
+/// store ([`paperboy_store::Limits`]), so that every node behind a load
+/// balancer counts the same attempts and a restart forgets none. What an
+/// attempt is counted against is stored only as its SHA-256.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RateLimits {
     rules: RateRules,
-    windows: Mutex<Windows>,
-}
-
-#[derive(Debug, Default)]
-struct Windows {
-    attempts: HashMap<(Attempt, String), VecDeque<DateTime<Utc>>>,
-    last_prune: Option<DateTime<Utc>>,
-}
-
-/// How often stale windows of other keys are dropped.
-const PRUNE_EVERY_SECS: i64 = 60;
-
-impl Default for RateLimits {
-    fn default() -> RateLimits {
-        RateLimits::new(RateRules::default())
-    }
 }
 
 impl RateLimits {
     pub fn new(rules: RateRules) -> RateLimits {
-        RateLimits {
-            rules,
-            windows: Mutex::default(),
-        }
+        RateLimits { rules }
     }
 
     pub fn rules(&self) -> RateRules {
@@ -610,77 +605,51 @@ impl RateLimits {
             Attempt::SubscribeToAddress => self.rules.subscribe_per_address,
         }
     }
+}
 
+impl AppState {
     /// Counts an attempt against `key` at `now`, or refuses it with
-    /// [`WebError::RateLimited`] (not counted) when the window is full.
-    /// Checking and counting is one step, so concurrent attempts cannot
-    /// slip past the limit together.
-    pub fn hit(&self, attempt: Attempt, key: &str, now: DateTime<Utc>) -> Result<(), WebError> {
-        let limit = self.limit(attempt);
+    /// [`WebError::RateLimited`] (not counted) when its window is full.
+    /// Checking and counting is one step in the store, so concurrent
+    /// attempts, on any node, cannot slip past the limit together.
+    pub async fn hit_limit(
+        &self,
+        attempt: Attempt,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WebError> {
+        let limit = self.limits.limit(attempt);
         let window = Duration::seconds(limit.window_secs);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        windows.prune(now, |a| Duration::seconds(self.limit(a).window_secs));
-        let times = windows
-            .attempts
-            .entry((attempt, key.to_string()))
-            .or_default();
-        while times.front().is_some_and(|&t| t <= now - window) {
-            times.pop_front();
+        let key = token_hash(key);
+        let refused = self
+            .read(move |s| s.hit_limit(attempt.as_str(), &key, now, window, limit.max))
+            .await?;
+        match refused {
+            None => Ok(()),
+            Some(free_at) => Err(WebError::RateLimited {
+                retry_after_secs: retry_after_secs(free_at, now),
+            }),
         }
-        if times.len() >= limit.max as usize {
-            let oldest = times.front().copied().unwrap_or(now);
-            let wait = (oldest + window - now).num_milliseconds().max(0);
-            let retry_after_secs = u64::try_from((wait + 999) / 1000).unwrap_or(1).max(1);
-            return Err(WebError::RateLimited { retry_after_secs });
-        }
-        times.push_back(now);
-        Ok(())
     }
 
     /// Takes back an attempt counted at `at` (a login that succeeded).
-    pub fn forgive(&self, attempt: Attempt, key: &str, at: DateTime<Utc>) {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let k = (attempt, key.to_string());
-        if let Some(times) = windows.attempts.get_mut(&k) {
-            if let Some(pos) = times.iter().rposition(|&t| t == at) {
-                times.remove(pos);
-            }
-            if times.is_empty() {
-                windows.attempts.remove(&k);
-            }
-        }
-    }
-
-    /// How many keys have live windows (for tests and metrics).
-    pub fn tracked_keys(&self) -> usize {
-        self.windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .attempts
-            .len()
+    pub async fn forgive(
+        &self,
+        attempt: Attempt,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), WebError> {
+        let key = token_hash(key);
+        self.read(move |s| s.forget_hit(attempt.as_str(), &key, at))
+            .await
     }
 }
 
-impl Windows {
-    fn prune(&mut self, now: DateTime<Utc>, window: impl Fn(Attempt) -> Duration) {
-        if self
-            .last_prune
-            .is_some_and(|last| now - last < Duration::seconds(PRUNE_EVERY_SECS) && now >= last)
-        {
-            return;
-        }
-        self.last_prune = Some(now);
-        self.attempts.retain(|(attempt, _), times| {
-            let cutoff = now - window(*attempt);
-            times.back().is_some_and(|&last| last > cutoff)
-        });
-    }
+/// Whole seconds from `now` until `free_at`, rounded up, at least 1: what
+/// a refused client is told to wait (`Retry-After`).
+fn retry_after_secs(free_at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let wait = (free_at - now).num_milliseconds().max(0);
+    u64::try_from((wait + 999) / 1000).unwrap_or(1).max(1)
 }
 
 #[cfg(test)]
@@ -692,101 +661,31 @@ mod tests {
         Utc.timestamp_opt(1_750_000_000 + secs, 0).unwrap()
     }
 
-    fn limits(max: u32, window_secs: i64) -> RateLimits {
-        let limit = Limit { max, window_secs };
-        RateLimits::new(RateRules {
-            login_per_ip: limit,
-            login_per_account: limit,
-            signup_per_ip: limit,
-            subscribe_per_ip: limit,
-            subscribe_per_address: limit,
-        })
-    }
-
-    fn retry_after(result: Result<(), WebError>) -> Option<u64> {
-        match result {
-            Ok(()) => None,
-            Err(WebError::RateLimited { retry_after_secs }) => Some(retry_after_secs),
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-    }
-
     #[test]
-    fn limit_kicks_in_and_window_slides() {
-        let l = limits(3, 60);
-        // (time, expected Retry-After: None = allowed)
-        let table = [
-            (0, None),
-            (10, None),
-            (20, None),
-            (30, Some(30)),
-            (59, Some(1)),
-            (60, None),
-            (61, Some(9)),
-            (70, None),
-        ];
-        for (secs, expected) in table {
+    fn retry_after_rounds_up_to_whole_seconds() {
+        for (free_in_millis, expected) in
+            [(30_000, 30), (1, 1), (999, 1), (1_001, 2), (0, 1), (-5, 1)]
+        {
             assert_eq!(
-                retry_after(l.hit(Attempt::LoginFromIp, "1.2.3.4", t(secs))),
+                retry_after_secs(t(0) + Duration::milliseconds(free_in_millis), t(0)),
                 expected,
-                "at {secs}"
+                "{free_in_millis} ms"
             );
         }
     }
 
     #[test]
-    fn keys_and_kinds_are_separate() {
-        let l = limits(1, 60);
-        assert!(l.hit(Attempt::LoginFromIp, "a", t(0)).is_ok());
-        assert!(l.hit(Attempt::LoginFromIp, "a", t(1)).is_err());
-        assert!(l.hit(Attempt::LoginFromIp, "b", t(1)).is_ok());
-        assert!(l.hit(Attempt::LoginToAccount, "a", t(1)).is_ok());
-        assert!(l.hit(Attempt::SignupFromIp, "a", t(1)).is_ok());
-        assert!(l.hit(Attempt::SubscribeFromIp, "a", t(1)).is_ok());
-        assert!(l.hit(Attempt::SubscribeToAddress, "a", t(1)).is_ok());
-    }
-
-    #[test]
-    fn forgiven_attempts_do_not_count() {
-        let l = limits(2, 60);
-        for i in 0..10 {
-            assert!(
-                l.hit(Attempt::LoginToAccount, "ada", t(i)).is_ok(),
-                "attempt {i}"
-            );
-            l.forgive(Attempt::LoginToAccount, "ada", t(i));
-        }
-        assert_eq!(l.tracked_keys(), 0);
-    }
-
-    #[test]
-    fn stale_windows_are_pruned() {
-        let l = limits(5, 60);
-        for i in 0..100 {
-            l.hit(Attempt::LoginFromIp, &format!("10.0.0.{i}"), t(0))
-                .unwrap();
-        }
-        assert_eq!(l.tracked_keys(), 100);
-        l.hit(Attempt::LoginFromIp, "10.0.1.1", t(3600)).unwrap();
-        assert_eq!(l.tracked_keys(), 1);
-    }
-
-    #[test]
-    fn concurrent_attempts_cannot_exceed_the_limit() {
-        let l = std::sync::Arc::new(limits(7, 60));
-        let allowed = std::sync::atomic::AtomicU32::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..16 {
-                s.spawn(|| {
-                    for _ in 0..10 {
-                        if l.hit(Attempt::LoginToAccount, "ada", t(0)).is_ok() {
-                            allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-        assert_eq!(allowed.into_inner(), 7);
+    fn attempts_are_counted_under_distinct_kinds() {
+        let kinds: std::collections::HashSet<&str> = [
+            Attempt::LoginFromIp,
+            Attempt::LoginToAccount,
+            Attempt::SignupFromIp,
+            Attempt::SubscribeFromIp,
+            Attempt::SubscribeToAddress,
+        ]
+        .map(Attempt::as_str)
+        .into();
+        assert_eq!(kinds.len(), 5);
     }
 
     #[test]

@@ -468,11 +468,11 @@ async fn subscribe(
     };
     let now = state.now();
     state
-        .limits
-        .hit(Attempt::SubscribeFromIp, &ip.to_string(), now)?;
+        .hit_limit(Attempt::SubscribeFromIp, &ip.to_string(), now)
+        .await?;
     state
-        .limits
-        .hit(Attempt::SubscribeToAddress, email.as_str(), now)?;
+        .hit_limit(Attempt::SubscribeToAddress, email.as_str(), now)
+        .await?;
 
     let token = auth::random_token()?;
     let new = NewSubscription {

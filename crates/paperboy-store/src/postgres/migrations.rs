@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_schema.sql"),
     include_str!("migrations/0002_jobs.sql"),
     include_str!("migrations/0003_subscription_link.sql"),
+    include_str!("migrations/0004_rate_hits.sql"),
 ];
 
 /// The schema version this code knows.

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod jobs;
+mod limits;
 mod listings;
 mod mail;
 mod migrations;

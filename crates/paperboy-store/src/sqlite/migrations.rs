@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_mail.sql"),
     include_str!("migrations/0006_jobs.sql"),
     include_str!("migrations/0007_subscription_link.sql"),
+    include_str!("migrations/0008_rate_hits.sql"),
 ];
 
 /// The schema version this code knows.

@@ -6,6 +6,7 @@
 mod accounts;
 mod checkpoint;
 mod jobs;
+mod limits;
 mod listing_cache;
 mod listings;
 mod mail;

@@ -12,7 +12,7 @@ use paperboy_core::{
     SourceRecord, Submitter, UserId,
 };
 use paperboy_store::{
-    Accounts, AlertDelivery, CopyError, CopyReport, CopyStep, EntryQuery, Jobs, ListOrder,
+    Accounts, AlertDelivery, CopyError, CopyReport, CopyStep, EntryQuery, Jobs, Limits, ListOrder,
     Listings, Mail, MessageKind, NewMessage, NewSavedSearch, NewSubscription, PaperVector,
     Participation, PgStore, SqliteStore, Store, Vectors, copied_tables, copy_sqlite_to_postgres,
 };
@@ -145,6 +145,14 @@ fn populate(store: &SqliteStore) {
             .try_lease("embed", "node-1", now, utc("2024-03-05T12:10:00Z"))
             .expect("lease")
     );
+    for key in ["ip-hash-1", "ip-hash-2"] {
+        assert_eq!(
+            store
+                .hit_limit("login", key, now, chrono::Duration::minutes(5), 10)
+                .expect("count an attempt"),
+            None
+        );
+    }
 
     let alice = store.create_user(&new_user("Alice"), now).expect("alice");
     let bob = store.create_user(&new_user("bob"), now).expect("bob");

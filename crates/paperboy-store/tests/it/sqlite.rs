@@ -112,6 +112,7 @@ fn migrates_an_empty_file() {
             "outbox",
             "paper_vectors",
             "papers",
+            "rate_hits",
             "saved_papers",
             "saved_searches",
             "sessions",

@@ -8,10 +8,10 @@ use paperboy_core::{
     SavedSearchId, Schedule, SourceRecord, SubscriptionId, User, UserId,
 };
 use paperboy_store::{
-    Accounts, AlertDelivery, BatchOutcome, EntryQuery, Jobs, Listed, Listings, Mail, MessageKind,
-    NewMessage, NewSavedSearch, NewSubscription, OutboxMessage, OutboxStats, PaperPage, PaperText,
-    PaperVector, Participation, PendingAlert, SavedSearch, Session, Stats, Store, StoreError,
-    SubscribeOutcome, Subscription, UpvoteState, VectorStats, Vectors,
+    Accounts, AlertDelivery, BatchOutcome, EntryQuery, Jobs, Limits, Listed, Listings, Mail,
+    MessageKind, NewMessage, NewSavedSearch, NewSubscription, OutboxMessage, OutboxStats,
+    PaperPage, PaperText, PaperVector, Participation, PendingAlert, SavedSearch, Session, Stats,
+    Store, StoreError, SubscribeOutcome, Subscription, UpvoteState, VectorStats, Vectors,
 };
 
 /// What the failure says internally; it must never appear in a response.
@@ -54,6 +54,22 @@ impl Store for BrokenStore {
         _seq: u64,
         _limit: usize,
     ) -> Result<Vec<(u64, paperboy_store::PaperPage)>, StoreError> {
+        fail()
+    }
+}
+
+impl Limits for BrokenStore {
+    fn hit_limit(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: chrono::Duration,
+        _: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        fail()
+    }
+    fn forget_hit(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
         fail()
     }
 }

@@ -522,3 +522,55 @@ fn a_node_killed_mid_send_leaves_every_digest_sent_once() {
         "{duplicates} resends: more than the one batch the killed node held"
     );
 }
+
+#[test]
+fn rate_limits_count_attempts_on_every_node_together() {
+    let db = Database::new("limits");
+    let nodes: Vec<Node> = (0..2).map(|_| Node::start(&db, None, &[])).collect();
+    // Five failed logins at one account are allowed in 15 minutes, wherever
+    // they land; the sixth is refused by whichever node gets it.
+    let login = |node: &Node| {
+        let response = agent()
+            .post(format!("{}/login", node.url))
+            .send_form([("login", "nobody"), ("password", "wrong")])
+            .expect("POST /login");
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("ASCII").to_owned());
+        (response.status().as_u16(), retry_after)
+    };
+    for attempt in 0..5 {
+        let (status, _) = login(&nodes[attempt % 2]);
+        assert_eq!(
+            status,
+            401,
+            "attempt {attempt}: {}",
+            nodes[attempt % 2].log()
+        );
+    }
+    for node in &nodes {
+        let (status, retry_after) = login(node);
+        assert_eq!(status, 429, "{}", node.log());
+        let secs: u64 = retry_after
+            .expect("a Retry-After header")
+            .parse()
+            .expect("seconds");
+        assert!((1..=15 * 60).contains(&secs), "{secs}");
+    }
+    // Kept hashed: neither the account name nor the client's address is
+    // stored in clear.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).expect("connect");
+    let keys: Vec<String> = client
+        .query("SELECT key FROM rate_hits", &[])
+        .expect("rate_hits")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 64 && !k.contains("nobody") && !k.contains("127.0.0.1")),
+        "{keys:?}"
+    );
+}
