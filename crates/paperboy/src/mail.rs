@@ -23,8 +23,10 @@ use crate::jobs::Lease;
 pub const FAULT_VARIABLE: &str = "PAPERBOY_FAULT";
 
 /// What `paperboy digest send` does: one round at `at` (default now).
-/// `dry_run` prints what is due and queued, changing and sending nothing.
-/// Returns whether everything due could be handed to the server.
+/// `dry_run` prints what is due and queued, and whether the mail server
+/// answers, changing and sending nothing. Returns whether everything due
+/// could be handed to the server (with `dry_run`: whether a configured
+/// server answers).
 pub fn digest_send(
     store: Arc<dyn Store>,
     config: &Config,
@@ -48,7 +50,22 @@ pub fn digest_send(
             outbox.sent,
             outbox.failed,
         );
-        return Ok(true);
+        return Ok(match &config.mail.smtp_url {
+            None => {
+                println!("mail server: none configured (mail.smtp_url)");
+                true
+            }
+            Some(url) => match check_server(url) {
+                Ok(server) => {
+                    println!("mail server {server}: answers");
+                    true
+                }
+                Err(why) => {
+                    println!("mail server: {why}");
+                    false
+                }
+            },
+        });
     }
     let Some(deliverer) = deliverer(&store, config, at)? else {
         bail!(
@@ -99,6 +116,20 @@ fn deliverer(
     Ok(Some(deliverer))
 }
 
+/// Connects to the server of `url` as the sender would (TLS, login) and
+/// asks NOOP: the server as logs name it, or why it cannot be used.
+fn check_server(url: &str) -> Result<String, String> {
+    let smtp = SmtpSettings::from_url(url).map_err(|e| e.to_string())?;
+    let server = smtp.describe();
+    let transport = smtp
+        .transport()
+        .map_err(|e| format!("cannot set up SMTP to {server}: {e}"))?;
+    match transport.check() {
+        Ok(()) => Ok(server),
+        Err(e) => Err(format!("{server} cannot take mail now: {e}")),
+    }
+}
+
 /// Queues what is due, then sends.
 fn round(
     scheduler: &Scheduler,
@@ -143,9 +174,18 @@ pub fn spawn_worker(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<()
     };
     let scheduler = Scheduler::new(Arc::clone(&store));
     let interval = Duration::from_secs(config.mail.interval_secs);
+    let url = config.mail.smtp_url.clone().unwrap_or_default();
     std::thread::Builder::new()
         .name("mail".into())
         .spawn(move || {
+            // A wrong password or an unreachable server is said once at
+            // start, in words, before the first mails wait for it.
+            match check_server(&url) {
+                Ok(server) => tracing::info!("mail server {server} answers"),
+                Err(why) => {
+                    tracing::warn!("mail server: {why}; mail waits in the outbox and is retried")
+                }
+            }
             // Every node sends (each claims its own messages); one queues.
             let lease = Lease::new(store.as_ref(), "mail-scheduler", interval * 4);
             let mut scheduled: Option<std::time::Instant> = None;

@@ -555,6 +555,11 @@ fn digest_send_without_smtp_says_how_to_configure_it() {
     let out = crate::paperboy(data.path(), &["digest", "send", "--dry-run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("dry run"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("mail server: none configured"),
+        "{}",
+        stdout(&out)
+    );
     let out = crate::paperboy(data.path(), &["digest", "send", "--at", "tomorrow"]);
     assert!(stderr(&out).contains("--at"), "{}", stderr(&out));
 }
@@ -654,4 +659,59 @@ fn starttls_and_implicit_tls_with_a_login_against_real_servers() {
         check(&url("s3cret", Some(&ca))).expect("the right settings pass the check");
         assert_eq!(sink.received().len(), 1, "{tls}: nothing more sent");
     }
+}
+
+#[test]
+fn dry_runs_and_serve_say_whether_the_mail_server_answers() {
+    let sink = Sink::start("accept");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!(
+            "smtp://127.0.0.1:{}?timeout=2",
+            listener.local_addr().expect("addr").port()
+        )
+    };
+    let data = Data::new();
+    let dry_run = |url: &str| {
+        crate::paperboy(
+            data.path(),
+            &["digest", "send", "--dry-run", "--smtp-url", url],
+        )
+    };
+
+    let out = dry_run(&sink.url());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = format!("mail server smtp://127.0.0.1:{}: answers", sink.port);
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
+
+    let out = dry_run(&closed);
+    assert!(
+        !out.status.success(),
+        "a server that does not answer fails the check"
+    );
+    assert!(
+        stdout(&out).contains("cannot take mail now"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(sink.received().is_empty(), "a dry run sends nothing");
+
+    // `serve` says it once at start, and goes on serving.
+    let server = data.serve_with(&["--smtp-url", &closed]);
+    let started = Instant::now();
+    while !server.log().contains("cannot take mail now") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no word on the mail server: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = body(
+        agent()
+            .get(format!("{}/papers", server.url))
+            .call()
+            .expect("GET"),
+    );
+    assert_eq!(status, 200);
 }
