@@ -78,6 +78,15 @@ pub enum Payload {
         /// The name of the account that asked.
         account: String,
     },
+    /// "You are subscribed already": what the address gets, and how to
+    /// change or end it.
+    Notice {
+        unsubscribe_token: String,
+        cadence: String,
+        papers: u32,
+        send_at: String,
+        zone: String,
+    },
     /// A digest (its papers are in the edition) with any alerts folded in.
     Digest {
         unsubscribe_token: String,
@@ -139,6 +148,20 @@ pub fn link_message(
     };
     let key = format!("link-s{}-{}", subscription.id.0, now.timestamp_millis());
     message(key, MessageKind::Link, subscription, None, &payload, now)
+}
+
+/// The answer to subscribing an active address again: it is subscribed
+/// already (what it gets, how to leave), keyed by the moment it was asked.
+pub fn notice_message(subscription: &Subscription, now: DateTime<Utc>) -> NewMessage {
+    let payload = Payload::Notice {
+        unsubscribe_token: subscription.unsubscribe_token.clone(),
+        cadence: subscription.schedule.cadence.as_str().to_owned(),
+        papers: subscription.papers,
+        send_at: subscription.schedule.send_at.format("%H:%M").to_string(),
+        zone: subscription.schedule.zone.name().to_owned(),
+    };
+    let key = format!("notice-s{}-{}", subscription.id.0, now.timestamp_millis());
+    message(key, MessageKind::Notice, subscription, None, &payload, now)
 }
 
 /// A message of `kind` to `recipient` with `payload`.

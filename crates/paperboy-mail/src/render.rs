@@ -285,6 +285,28 @@ impl<'a> Renderer<'a> {
                 unsubscribe_token: None,
                 list: None,
             },
+            (
+                Payload::Notice {
+                    unsubscribe_token,
+                    cadence,
+                    papers,
+                    send_at,
+                    zone,
+                },
+                MessageKind::Notice,
+            ) => {
+                let what = what_is_sent(cadence, *papers, send_at, zone);
+                Mail {
+                    shared: Arc::new(Shared::write(&notice_doc(
+                        settings,
+                        &what,
+                        unsubscribe_token,
+                    ))),
+                    own: Own::default(),
+                    unsubscribe_token: Some(unsubscribe_token.clone()),
+                    list: None,
+                }
+            }
             (Payload::Link { token, account }, MessageKind::Link) => Mail {
                 shared: Arc::new(Shared::write(&link_doc(settings, token, account))),
                 own: Own::default(),
@@ -340,6 +362,7 @@ impl<'a> Renderer<'a> {
             },
             (Payload::Confirm { .. }, _) => return Err(mismatch("confirm")),
             (Payload::Link { .. }, _) => return Err(mismatch("link")),
+            (Payload::Notice { .. }, _) => return Err(mismatch("notice")),
             (Payload::Digest { .. }, _) => return Err(mismatch("digest")),
             (Payload::Alert { .. }, _) => return Err(mismatch("alert")),
         };
@@ -674,23 +697,7 @@ fn confirm_doc(
     zone: &str,
 ) -> Doc {
     let site = &settings.site_name;
-    let most = if papers == 1 {
-        "the most upvoted paper".to_owned()
-    } else {
-        format!("the {papers} most upvoted papers")
-    };
-    let what = match Cadence::parse(cadence) {
-        Ok(Cadence::Daily) => format!(
-            "a daily digest: {most} of the day's lists, Monday to Friday at {send_at} ({zone})"
-        ),
-        Ok(Cadence::Weekly) => {
-            format!("a weekly digest: {most} of the week, on Mondays at {send_at} ({zone})")
-        }
-        Ok(Cadence::AlertsOnly) => {
-            "alerts for the saved searches of their account (no digest)".to_owned()
-        }
-        Err(_) => format!("mail ({cadence})"),
-    };
+    let what = what_is_sent(cadence, papers, send_at, zone);
     Doc {
         subject: format!("Confirm your {site} subscription"),
         heading: "Confirm your subscription".to_owned(),
@@ -706,6 +713,57 @@ fn confirm_doc(
                 "Nothing will be sent to this address unless you confirm. \
                  If you did not ask for this, ignore this mail.",
             )]),
+        ],
+        footer: vec![vec![
+            text("This mail was sent because the address was entered at "),
+            link(settings.url("/subscribe"), settings.url("/subscribe")),
+            text("."),
+        ]],
+    }
+}
+
+/// What a subscription sends, in words: "a daily digest: the 10 most
+/// upvoted papers of the day's lists, Monday to Friday at 08:00 (UTC)".
+fn what_is_sent(cadence: &str, papers: u32, send_at: &str, zone: &str) -> String {
+    let most = if papers == 1 {
+        "the most upvoted paper".to_owned()
+    } else {
+        format!("the {papers} most upvoted papers")
+    };
+    match Cadence::parse(cadence) {
+        Ok(Cadence::Daily) => format!(
+            "a daily digest: {most} of the day's lists, Monday to Friday at {send_at} ({zone})"
+        ),
+        Ok(Cadence::Weekly) => {
+            format!("a weekly digest: {most} of the week, on Mondays at {send_at} ({zone})")
+        }
+        Ok(Cadence::AlertsOnly) => {
+            "alerts for the saved searches of their account (no digest)".to_owned()
+        }
+        Err(_) => format!("mail ({cadence})"),
+    }
+}
+
+/// The answer to subscribing an active address again.
+fn notice_doc(settings: &MailSettings, what: &str, unsubscribe_token: &str) -> Doc {
+    let site = &settings.site_name;
+    Doc {
+        subject: format!("You are subscribed to {site} already"),
+        heading: "You are subscribed already".to_owned(),
+        blocks: vec![
+            Block::Para(vec![text(format!(
+                "Someone, hopefully you, asked {site} to send this address papers by mail. \
+                 It is subscribed already, and gets {what}. Nothing has changed."
+            ))]),
+            Block::Para(vec![
+                text("To change what you get, sign in and open "),
+                link("your settings", settings.url("/settings")),
+                text("; to get nothing more, unsubscribe:"),
+            ]),
+            Block::Button {
+                label: "Unsubscribe".to_owned(),
+                href: settings.url(&format!("/unsubscribe/{unsubscribe_token}")),
+            },
         ],
         footer: vec![vec![
             text("This mail was sent because the address was entered at "),
@@ -1633,6 +1691,34 @@ mod tests {
     }
 
     #[test]
+    fn notice_mail() {
+        let message = outbox(
+            "notice-s42-1764486000000",
+            MessageKind::Notice,
+            None,
+            &Payload::Notice {
+                unsubscribe_token: "unsub-tok".to_owned(),
+                cadence: "daily".to_owned(),
+                papers: 1,
+                send_at: "07:15".to_owned(),
+                zone: "Asia/Tokyo".to_owned(),
+            },
+        );
+        let raw = formatted(&message);
+        assert!(raw.contains("Subject: You are subscribed to Paperboy already\r\n"));
+        assert!(
+            raw.contains("List-Unsubscribe: <https://papers.example.org/unsubscribe/unsub-tok>")
+        );
+        assert!(!raw.contains("List-Id"), "not a list mail");
+        let text = decoded(&message);
+        assert!(text.contains(
+            "the most upvoted paper of the day's lists, Monday to Friday at 07:15 (Asia/Tokyo)"
+        ));
+        assert!(text.contains("Nothing has changed."));
+        assert!(text.contains("https://papers.example.org/settings"));
+    }
+
+    #[test]
     fn link_mail() {
         let message = outbox(
             "link-s42-1764486000000",
@@ -1844,6 +1930,18 @@ mod tests {
                 ));
             }
         }
+        messages.push(outbox(
+            "notice-s42-1",
+            MessageKind::Notice,
+            None,
+            &Payload::Notice {
+                unsubscribe_token: long_token.clone(),
+                cadence: "weekly".to_owned(),
+                papers: 7,
+                send_at: "23:59".to_owned(),
+                zone: "America/St_Johns".to_owned(),
+            },
+        ));
         for account in ["ada", "\u{c9}dith <x@y>"] {
             messages.push(outbox(
                 &format!("link-s42-{}", account.len()),

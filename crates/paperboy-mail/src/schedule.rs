@@ -829,7 +829,7 @@ mod tests {
             Payload::Digest { alerts, .. } | Payload::Alert { alerts, .. } => {
                 alerts.iter().map(|a| a.paper.id.clone()).collect()
             }
-            Payload::Confirm { .. } | Payload::Link { .. } => Vec::new(),
+            Payload::Confirm { .. } | Payload::Link { .. } | Payload::Notice { .. } => Vec::new(),
         }
     }
 

@@ -163,6 +163,9 @@ pub enum MessageKind {
     /// "Link this subscription to your account" (goes only to an active
     /// subscription, as digests and alerts do).
     Link,
+    /// "You are subscribed already": the answer to subscribing an active
+    /// address again (goes only to an active subscription).
+    Notice,
     Digest,
     Alert,
 }
@@ -172,6 +175,7 @@ impl MessageKind {
         match self {
             MessageKind::Confirm => "confirm",
             MessageKind::Link => "link",
+            MessageKind::Notice => "notice",
             MessageKind::Digest => "digest",
             MessageKind::Alert => "alert",
         }
@@ -182,6 +186,7 @@ impl MessageKind {
         [
             MessageKind::Confirm,
             MessageKind::Link,
+            MessageKind::Notice,
             MessageKind::Digest,
             MessageKind::Alert,
         ]

@@ -411,7 +411,8 @@ fn subscribe_view(
 enum Requested {
     /// A confirmation mail was queued.
     Queued,
-    /// The address is subscribed already: nothing to send.
+    /// The address is subscribed already: a mail saying so (what it gets,
+    /// how to leave) was queued; nothing changed.
     AlreadyActive,
     /// The address is subscribed already, from no account or another: a
     /// mail asking its owner to link it to the signed-in account was queued.
@@ -424,7 +425,7 @@ impl Requested {
     fn as_str(self) -> &'static str {
         match self {
             Requested::Queued => "confirmation queued",
-            Requested::AlreadyActive => "already active",
+            Requested::AlreadyActive => "already active, notice queued",
             Requested::LinkQueued => "link to the account queued",
             Requested::TooManyMails => "confirmation limit reached",
         }
@@ -493,8 +494,12 @@ async fn subscribe(
         .read(move |s| {
             // Checked before subscribing: a request over the limit changes
             // nothing, so the link of the last mail sent still works.
-            let sent = s.count_messages_to(&new.email, MessageKind::Confirm, since)?
-                + s.count_messages_to(&new.email, MessageKind::Link, since)?;
+            // Every mail a request can send counts: confirmations, links
+            // and notices together.
+            let mut sent = 0;
+            for kind in [MessageKind::Confirm, MessageKind::Link, MessageKind::Notice] {
+                sent += s.count_messages_to(&new.email, kind, since)?;
+            }
             if sent >= MAX_CONFIRMATIONS {
                 return Ok((Requested::TooManyMails, None));
             }
@@ -505,6 +510,8 @@ async fn subscribe(
                     Ok((Requested::Queued, Some(sub.id)))
                 }
                 SubscribeOutcome::AlreadyActive(sub) => {
+                    let message = paperboy_mail::content::notice_message(&sub, now);
+                    s.queue_message(&message, None, &[])?;
                     Ok((Requested::AlreadyActive, Some(sub.id)))
                 }
                 SubscribeOutcome::LinkRequested(sub) => {

@@ -240,7 +240,7 @@ fn bad_fields_are_explained_next_to_them_and_nothing_is_queued() {
 }
 
 #[test]
-fn subscribing_an_active_address_queues_nothing_and_says_the_same() {
+fn subscribing_an_active_address_mails_a_notice_and_says_the_same() {
     let app = SiteApp::start();
     let browser = app.client();
     let first = subscribe(&browser, "ada@example.org");
@@ -262,6 +262,34 @@ fn subscribing_an_active_address_queues_nothing_and_says_the_same() {
     );
     assert_eq!(confirm_tokens(&app, "ada@example.org").len(), 1);
     assert_eq!(subscription(&app, "ada@example.org"), before, "unchanged");
+    // The address is told, not the one who asked: what it gets, and how
+    // to leave.
+    let notices: Vec<String> = app
+        .store
+        .messages_to(&address("ada@example.org"))
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == MessageKind::Notice)
+        .map(|m| match serde_json::from_str::<Payload>(&m.payload) {
+            Ok(Payload::Notice {
+                unsubscribe_token, ..
+            }) => unsubscribe_token,
+            other => panic!("not a notice payload: {other:?}"),
+        })
+        .collect();
+    assert_eq!(notices, vec![before.unsubscribe_token]);
+    // Notices count against the confirmation mails of the day (one
+    // request a minute: the address's own limit stays out of the way).
+    for minute in 1..=3 {
+        app.set_now(app.now() + Duration::minutes(minute));
+        subscribe(&app.client(), "ada@example.org");
+    }
+    let mails = app
+        .store
+        .messages_to(&address("ada@example.org"))
+        .unwrap()
+        .len();
+    assert_eq!(mails, 3, "one confirmation and two notices, then no more");
 }
 
 #[test]
